@@ -1,0 +1,273 @@
+"""caseapp: secure case management for the social services of Hässelby-Vällingby.
+
+`create_app` builds the app: configuration (validated), extensions, security services and keys,
+blueprints, the default-deny hook, one commit per request, security headers and error pages.
+It refuses to build an app in which any endpoint lacks a permission declaration.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config as config_module
+from caseapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from caseapp.security import audit, permissions, policy
+from caseapp.security.services import init_security_services
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def create_app(
+    config: type | dict[str, Any] | None = None,
+    *,
+    keys_required: bool = True,
+    extra_blueprints: Iterable[Blueprint] = (),
+) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        instance_path=str(config_module.INSTANCE_DIR),
+        instance_relative_config=False,
+    )
+    _configure(app, config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Europe/Stockholm")
+    limiter.init_app(app)
+    init_security_services(app, keys_required=keys_required)
+
+    _import_models()
+    _register_blueprints(app, extra_blueprints)
+    _register_hooks(app)
+    _register_error_pages(app)
+    _register_template_helpers(app)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        n = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    permissions.check_declarations(app)
+    return app
+
+
+def _configure(app: Flask, config: type | dict[str, Any] | None) -> None:
+    cls = config if isinstance(config, type) else config_module.config_from_env()
+    app.config.from_object(cls)
+    cls.apply_env(app.config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY") and cls is config_module.DevelopmentConfig:
+        app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+    cls.validate(app.config)
+    if not app.config.get("SECRET_KEY"):
+        raise config_module.ConfigError("SECRET_KEY is not set")
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
+
+
+def _development_secret(instance: Path) -> str:
+    """A random secret made once per development checkout (instance/secret_key, mode 0600)."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _import_models() -> None:
+    # Every model module, so metadata (and Alembic) sees all tables.
+    from caseapp.accounts import models as _accounts  # noqa: F401
+    from caseapp.security import audit as _audit  # noqa: F401
+
+
+def _register_blueprints(app: Flask, extra: Iterable[Blueprint]) -> None:
+    from caseapp.accounts.routes import bp as accounts_bp
+    from caseapp.admin.routes import bp as admin_bp
+    from caseapp.main.routes import bp as main_bp
+
+    for bp in (main_bp, accounts_bp, admin_bp, *extra):
+        app.register_blueprint(bp)
+
+
+def _select_locale() -> str:
+    lang = session.get("lang")
+    return lang if lang in ("sv", "en") else "sv"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from caseapp.accounts.models import User
+
+    raw_id, _, version = user_id.partition(".")
+    try:
+        uid = uuid.UUID(raw_id)
+        version_no = int(version)
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if user is None or user.session_version != version_no or not user.is_active:
+        return None
+    return user
+
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = None
+login_manager.session_protection = "basic"
+
+
+def _register_hooks(app: Flask) -> None:
+    idle = app.config["IDLE_TIMEOUT"].total_seconds()
+    absolute = app.config["ABSOLUTE_TIMEOUT"].total_seconds()
+
+    @app.before_request
+    def _request_context() -> Any:
+        g.request_id = uuid.uuid4().hex
+        session.permanent = True
+
+    @app.before_request
+    def _session_timeouts() -> Any:
+        if not current_user.is_authenticated:
+            return None
+        now = time.time()
+        login_at = session.get("login_at", 0)
+        last_seen = session.get("last_seen", 0)
+        if now - last_seen > idle or now - login_at > absolute:
+            reason = "idle" if now - login_at <= absolute else "absolute"
+            audit.record("session_timeout", actor=current_user._get_current_object(),
+                         details={"reason": reason})
+            logout_user()
+            lang = session.get("lang")
+            session.clear()
+            if lang:
+                session["lang"] = lang
+            session["flash_timeout"] = reason
+            return redirect(url_for("accounts.login"))
+        session["last_seen"] = now
+        return None
+
+    @app.before_request
+    def _default_deny() -> Any:
+        endpoint = request.endpoint
+        if endpoint is None:
+            return None  # no such route: the 404 handler answers
+        view = app.view_functions.get(endpoint)
+        permission = permissions.declared_permission(view) if view else None
+        if endpoint in permissions.BUILTIN_PUBLIC_ENDPOINTS or permission == permissions.PUBLIC:
+            return None
+        if permission is None:  # cannot happen past the start-up check; refuse anyway
+            policy.deny(None, object_type="endpoint", object_id=endpoint)
+        if not current_user.is_authenticated:
+            audit.record("denied", outcome="denied", actor=None, object_type="endpoint",
+                         object_id=endpoint, details={"reason": "anonymous"}, persist_on_failure=True)
+            if request.method == "GET":
+                return login_manager.unauthorized()
+            abort(401)
+        if current_user.must_change_password and endpoint not in ("accounts.change_password", "accounts.logout",
+                                                                  "main.set_language"):
+            return redirect(url_for("accounts.change_password"))
+        if not policy.has_permission(current_user, permission):
+            policy.deny(current_user, permission=permission, object_type="endpoint", object_id=endpoint)
+        return None
+
+    @app.after_request
+    def _finish(response):
+        _security_headers(app, response)
+        if response.status_code < 400:
+            db.session.commit()
+            audit.discard_sticky_events()
+        else:
+            db.session.rollback()
+            audit.persist_sticky_events()
+        return response
+
+    @app.teardown_request
+    def _teardown(exc: BaseException | None) -> None:
+        if exc is not None:
+            db.session.rollback()
+
+
+def _security_headers(app: Flask, response) -> None:
+    h = response.headers
+    h["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; object-src 'none'"
+    )
+    h["X-Content-Type-Options"] = "nosniff"
+    h["X-Frame-Options"] = "DENY"
+    h["Referrer-Policy"] = "no-referrer"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if app.config.get("HSTS"):
+        h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if request.endpoint != "static":
+        h["Cache-Control"] = "no-store"
+        h["Pragma"] = "no-cache"
+
+
+ERROR_TEXTS = {
+    400: (_l("Felaktig begäran"), _l("Begäran kunde inte behandlas. Gå tillbaka och försök igen.")),
+    401: (_l("Inloggning krävs"), _l("Du måste logga in för att se sidan.")),
+    403: (_l("Åtkomst nekad"), _l("Du har inte behörighet till sidan. Försöket har loggats.")),
+    404: (_l("Sidan finns inte"), _l("Sidan finns inte, eller så har du inte behörighet att se den.")),
+    405: (_l("Metoden är inte tillåten"), _l("Sidan kan inte användas på det sättet.")),
+    413: (_l("För stor begäran"), _l("Det du skickade är för stort.")),
+    429: (_l("För många försök"), _l("Du har gjort för många försök. Vänta en stund och försök igen.")),
+    500: (_l("Något gick fel"), _l("Ett tekniskt fel uppstod. Inget har sparats. Försök igen eller kontakta support.")),
+}
+
+
+def _register_error_pages(app: Flask) -> None:
+    def render_error(code: int):
+        title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
+        return render_template("errors/error.html", code=code, title=str(title), text=str(text),
+                               request_id=g.get("request_id")), code
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(err):
+        title, text = _("Formuläret har gått ut"), _("Sidan var för gammal. Ladda om den och försök igen.")
+        return render_template("errors/error.html", code=400, title=title, text=text,
+                               request_id=g.get("request_id")), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        return render_error(err.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unhandled(err: Exception):
+        app.logger.exception("unhandled error in request %s", g.get("request_id"))
+        db.session.rollback()
+        return render_error(500)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from caseapp.timeutil import to_local
+
+    @app.context_processor
+    def _helpers() -> dict[str, Any]:
+        return {
+            "can": lambda permission: policy.has_permission(current_user, permission),
+            "current_lang": _select_locale(),
+        }
+
+    @app.template_filter("localtime")
+    def _localtime(value, fmt: str = "%Y-%m-%d %H:%M"):
+        local = to_local(value)
+        return local.strftime(fmt) if local else ""

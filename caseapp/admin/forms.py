@@ -1,0 +1,30 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from caseapp.accounts.models import ROLE_LABELS
+
+
+def role_choices():
+    return [(role.value, label) for role, label in ROLE_LABELS.items()]
+
+
+class UserForm(FlaskForm):
+    username = StringField(
+        _l("Användarnamn"),
+        validators=[DataRequired(_l("Ange användarnamn.")), Length(max=64),
+                    Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Bara bokstäver a–z, siffror, punkt, bindestreck och understreck."))],
+    )
+    display_name = StringField(_l("Namn"), validators=[DataRequired(_l("Ange namn.")), Length(max=120)])
+    role = SelectField(_l("Roll"), validate_choice=True)
+    unit = SelectField(_l("Enhet"), validate_choice=True)
+
+
+class UserEditForm(FlaskForm):
+    role = SelectField(_l("Roll"), validate_choice=True)
+    unit = SelectField(_l("Enhet"), validate_choice=True)
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: only the CSRF token, for POST buttons."""
