@@ -224,6 +224,9 @@ def units_create(code: str, name: str, shares_cases: bool) -> None:
     click.echo(f"Created unit {code}.")
 
 
+# --- command groups of the domains: one line each ------------------------------------------------
+
+
 def main() -> None:
     try:
         cli.main(prog_name="caseapp")
