@@ -1,5 +1,13 @@
 """WSGI entry point for gunicorn: `gunicorn -w 4 wsgi:app`. Configuration comes from the environment."""
 
-from caseapp import create_app
+import sys
 
-app = create_app()
+from caseapp import create_app
+from caseapp.security.keys import KeyConfigError
+from config import ConfigError
+
+try:
+    app = create_app()
+except (ConfigError, KeyConfigError) as exc:
+    print(f"caseapp: {exc}", file=sys.stderr)
+    sys.exit(2)
