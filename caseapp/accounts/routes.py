@@ -149,7 +149,7 @@ def enroll():
         flash(_("Koden stämmer inte. Kontrollera att klockan i telefonen går rätt och försök igen."), "error")
     uri = authlib.totp_uri(secret, user.username)
     # segno renders the QR matrix as SVG paths; no user-supplied text ends up in the markup.
-    qr_svg = Markup(segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff"))  # noqa: S704
+    qr_svg = Markup(segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff", omitsize=True))  # noqa: S704
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     return render_template("auth/enroll.html", form=form, qr_svg=qr_svg, secret=grouped)
 
