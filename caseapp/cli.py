@@ -82,9 +82,10 @@ def demo() -> None:
     db.session.commit()
     click.echo("\nDemo logins (password, then the one-time code from an authenticator app with the TOTP secret;")
     click.echo("or print the current code with `caseapp demo-code USERNAME`):\n")
-    click.echo(f"  {'username':<16} {'role':<20} {'unit':<38} {'password':<22} TOTP secret")
+    w = max(len(row.unit) for row in logins)
+    click.echo(f"  {'username':<14} {'role':<19} {'unit':<{w}} {'password':<20} TOTP secret")
     for row in logins:
-        click.echo(f"  {row.username:<16} {row.role:<20} {row.unit:<38} {row.password:<22} {row.totp_secret}")
+        click.echo(f"  {row.username:<14} {row.role:<19} {row.unit:<{w}} {row.password:<20} {row.totp_secret}")
 
 
 @cli.command("demo-code")
