@@ -15,7 +15,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
@@ -95,18 +106,22 @@ def _import_models() -> None:
     # Every model module, so metadata (and Alembic) sees all tables.
     from caseapp.accounts import models as _accounts  # noqa: F401
     from caseapp.security import audit as _audit  # noqa: F401
+    from caseapp.supervision import models as _supervision  # noqa: F401
 
 
 def _register_blueprints(app: Flask, extra: Iterable[Blueprint]) -> None:
     from caseapp.accounts.routes import bp as accounts_bp
     from caseapp.admin.routes import bp as admin_bp
     from caseapp.main.routes import bp as main_bp
+    from caseapp.supervision.routes import bp as supervision_bp
 
-    for bp in (main_bp, accounts_bp, admin_bp, *extra):
+    for bp in (main_bp, accounts_bp, admin_bp, supervision_bp, *extra):
         app.register_blueprint(bp)
 
 
 def _select_locale() -> str:
+    if not has_request_context():
+        return "sv"  # CLI commands and background work speak Swedish
     lang = session.get("lang")
     return lang if lang in ("sv", "en") else "sv"
 
