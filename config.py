@@ -65,6 +65,18 @@ class BaseConfig:
     HSTS = False
     TRUSTED_PROXY_COUNT = 0
 
+    # Audit log tamper evidence (docs/audit.md): a signed checkpoint every N events or T minutes, each also
+    # appended to an external sink: "file" (JSON lines), "syslog" (SysLogHandler) or "none".
+    AUDIT_CHECKPOINT_EVERY = 1000
+    AUDIT_CHECKPOINT_MINUTES = 15
+    AUDIT_SINK = "file"
+    # None: "audit-checkpoints.jsonl" beside KEY_DIR (instance/ in development), so each installation, and each
+    # test run with its own keys, has its own sink. Set it explicitly in production.
+    AUDIT_SINK_PATH: str | None = None
+    AUDIT_SYSLOG_ADDRESS = "/dev/log"  # or "host:port" (UDP)
+    AUDIT_SYSLOG_FACILITY = "auth"
+    AUDIT_PUBLIC_KEYS: tuple[str, ...] = ()  # PEM files of retired audit public keys, for `caseapp audit verify`
+
     @classmethod
     def apply_env(cls, config: dict) -> None:
         """Reads the environment when the app is created (not at import, so tests can set it)."""
@@ -80,6 +92,14 @@ class BaseConfig:
         config["SESSION_COOKIE_SECURE"] = _env_bool("SESSION_COOKIE_SECURE", config["SESSION_COOKIE_SECURE"])
         config["MFA_REQUIRED"] = _env_bool("MFA_REQUIRED", config["MFA_REQUIRED"])
         config["TRUSTED_PROXY_COUNT"] = int(env.get("TRUSTED_PROXY_COUNT", config["TRUSTED_PROXY_COUNT"]))
+        for name in ("AUDIT_SINK", "AUDIT_SINK_PATH", "AUDIT_SYSLOG_ADDRESS", "AUDIT_SYSLOG_FACILITY"):
+            if env.get(name):
+                config[name] = env[name]
+        for name in ("AUDIT_CHECKPOINT_EVERY", "AUDIT_CHECKPOINT_MINUTES"):
+            if env.get(name):
+                config[name] = int(env[name])
+        if env.get("AUDIT_PUBLIC_KEYS"):
+            config["AUDIT_PUBLIC_KEYS"] = tuple(p for p in env["AUDIT_PUBLIC_KEYS"].split(os.pathsep) if p)
 
     @classmethod
     def validate(cls, config: dict) -> None:

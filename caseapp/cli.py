@@ -226,6 +226,8 @@ def units_create(code: str, name: str, shares_cases: bool) -> None:
 
 
 # --- command groups of the domains: one line each ------------------------------------------------
+from caseapp.security.audit_cli import audit as _audit_cmd  # noqa: E402, I001
+cli.add_command(_audit_cmd)
 
 
 def main() -> None:

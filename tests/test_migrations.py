@@ -53,7 +53,7 @@ def _revisions() -> list[str]:
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
-def _insert_rows() -> None:
+def _insert_rows() -> None:  # commits, so no transaction stays open across migration steps
     unit_id, user_id = uuid.uuid4(), uuid.uuid4()
     db.session.execute(
         text("INSERT INTO units (id, code, name, shares_cases, active, created_at) "
@@ -92,6 +92,7 @@ def test_every_revision_downgrades_and_upgrades_with_rows(migration_app):
             _insert_rows()
     _insert_rows()
     assert db.session.execute(text("SELECT count(*) FROM users")).scalar() == 2
+    db.session.commit()  # never leave the session idle in a transaction while migrations take table locks
     # The last step once more, down and up, with rows in it; the schema still takes writes afterwards.
     flask_migrate.downgrade(directory=MIGRATIONS, revision="-1")
     flask_migrate.upgrade(directory=MIGRATIONS)

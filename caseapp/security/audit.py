@@ -1,27 +1,39 @@
-"""Audit events: one append-only table, one function to record an event.
+"""Audit events: one append-only, hash-chained table, one function to record an event.
 
 Events hold ids and codes only, never personal data in clear (`details` is checked for that).
-An event is added to the current database session so it commits in the same transaction as the change
-it records. Events recorded with `persist_on_failure=True` (refusals, failed logins, lockouts) are written
-again in their own transaction when the request's transaction rolls back, so a refusal is never lost.
-The table carries `prev_hash`/`hash` columns for the tamper-evident chain.
+`record()` queues an event on the current database session; it is written when that session commits, in the
+same transaction as the change it records (no change without its event, no event for a change that rolled
+back). At commit the session hook takes the chain lock, reads the head, computes `seq`, `prev_hash` and `hash`
+(`caseapp.security.audit_chain`), inserts the events and, when one is due, a signed checkpoint; the lock is
+held only from there to the end of the commit. Requests, CLI commands and tests all go through this one path.
+Events recorded with `persist_on_failure=True` (refusals, failed logins, lockouts) are written again in their
+own transaction when the request's transaction rolls back, so a refusal is never lost; they are chained then.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import re
+import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, String, Text, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, String, Text, Uuid, event, select
+from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
 
 from caseapp.extensions import db
+from caseapp.security import audit_chain
+from caseapp.security.audit_chain import Checkpoint, Head
+from caseapp.security.keys import KeyConfigError
 from caseapp.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 ACTIONS = frozenset(
     {
@@ -59,13 +71,33 @@ class AuditEvent(db.Model):
     request_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
     details: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # Tamper evidence: SHA-256 over the canonical encoding chained to the previous event.
-    prev_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
-    hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    # Tamper evidence (audit_chain): position in the chain (1, 2, ...; unique, so a locking fault can never
+    # fork the chain, only fail a commit), the previous event's hash, and SHA-256 over the canonical encoding.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
     @property
     def details_dict(self) -> dict[str, Any]:
         return json.loads(self.details) if self.details else {}
+
+
+class AuditCheckpoint(db.Model):
+    """A signed statement "the chain had `event_count` events ending in `event_id` with `head_hash`"."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    event_count: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+
+    def to_checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.created_at, self.event_id, self.event_count, self.head_hash, self.key_id,
+                          self.signature, self.id)
 
 
 def _check_details(details: dict[str, Any] | None) -> str | None:
@@ -122,7 +154,7 @@ def record(
         fields["request_id"] = g.get("request_id")
         fields["ip"] = request.remote_addr
     event = AuditEvent(**fields)
-    db.session.add(event)
+    _enqueue(db.session(), event)
     if persist_on_failure and has_request_context():
         g.setdefault("sticky_audit", []).append(fields)
     return event
@@ -133,11 +165,222 @@ def persist_sticky_events() -> None:
     sticky = g.pop("sticky_audit", None) if has_request_context() else None
     if not sticky:
         return
+    session = db.session()
     for fields in sticky:
-        db.session.add(AuditEvent(**fields))
-    db.session.commit()
+        _enqueue(session, AuditEvent(**fields))
+    session.commit()
 
 
 def discard_sticky_events() -> None:
     if has_request_context():
         g.pop("sticky_audit", None)
+
+
+# ---------------------------------------------------------------------------------------- the chain
+
+_PENDING = "caseapp.audit.pending"  # session.info: events waiting for the commit
+_SINK = "caseapp.audit.sink"  # session.info: (sink, checkpoints) to append once the commit succeeded
+_CONTENT = ("occurred_at", "actor_user_id", "actor_unit_id", "actor_role", "action", "outcome", "object_type",
+            "object_id", "subject_person_id", "request_id", "ip", "details")
+
+
+def _enqueue(session: Session, event_obj: AuditEvent) -> None:
+    if session.get_transaction() is None:
+        session.begin()  # so that a rollback (which ends this transaction) discards the event
+    session.info.setdefault(_PENDING, []).append(event_obj)
+
+
+@event.listens_for(Session, "before_flush")
+def _divert_direct_adds(session: Session, flush_context, instances) -> None:
+    """An AuditEvent added to the session directly is chained like one from `record()`, at commit."""
+    for obj in [o for o in session.new if isinstance(o, AuditEvent) and o.hash is None]:
+        session.expunge(obj)
+        _enqueue(session, obj)
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    if not session.info.get(_PENDING) and not any(isinstance(o, AuditEvent) for o in session.new):
+        return
+    session.flush()  # the request's own changes first: constraint errors and slow statements stay outside the lock
+    events = session.info.pop(_PENDING, [])
+    if events:
+        _append(session, events)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    queued = session.info.pop(_SINK, None)
+    if queued:
+        sink, checkpoints = queued
+        try:
+            sink.append(checkpoints)
+        except Exception:  # the commit stands; `caseapp audit verify` will report the sink as behind
+            log.exception("could not append audit checkpoint(s) %s to the %s sink",
+                          [cp.id for cp in checkpoints], sink.kind)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_SINK, None)
+
+
+def _append(session: Session, events: list[AuditEvent]) -> None:
+    """Chain and insert `events` (in order); called at commit. Holds the chain lock until the commit ends."""
+    now = utcnow()
+    rows = []
+    for obj in events:
+        row = {name: getattr(obj, name) for name in _CONTENT}
+        if row["occurred_at"] is None:
+            row["occurred_at"] = now
+        if row["outcome"] is None:
+            row["outcome"] = "ok"
+        rows.append(row)
+    conn = session.connection()
+    head = audit_chain.lock_and_read_head(conn)
+    seq, head_hash = audit_chain.chain_rows(rows, head.seq, head.hash)
+    ids = _insert_events(conn, rows)
+    for obj, row, id_ in zip(events, rows, ids, strict=True):
+        obj.id, obj.seq, obj.prev_hash, obj.hash = id_, row["seq"], row["prev_hash"], row["hash"]
+        if obj.occurred_at is None or obj.outcome is None:
+            obj.occurred_at, obj.outcome = row["occurred_at"], row["outcome"]
+        make_transient_to_detached(obj)
+        session.add(obj)
+    new_head = Head(ids[-1], seq, head_hash)
+    if _checkpoint_due(conn, head, new_head):
+        try:
+            key = current_app.extensions["caseapp.keys"].audit_signing_key()
+        except KeyConfigError as exc:
+            log.error("audit checkpoint due at event #%s but the signing key is unavailable: %s", new_head.id, exc)
+            return
+        _queue_for_sink(session, _insert_checkpoint(conn, new_head, key))
+
+
+_COLUMNS = (*_CONTENT, "seq", "prev_hash", "hash")
+_PG_INSERT = (f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) "  # noqa: S608 - constant column names
+              f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) RETURNING id")
+
+
+def _insert_events(conn, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert chained rows, returning their ids. This runs inside the chain lock, so on PostgreSQL it goes
+    straight to the driver (one round trip for any number of rows, no statement compilation)."""
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            params = [[row[name] for name in _COLUMNS] for row in rows]
+            if len(params) == 1:
+                cursor.execute(_PG_INSERT, params[0])
+                return [cursor.fetchone()[0]]
+            cursor.executemany(_PG_INSERT, params, returning=True)
+            ids = []
+            while True:
+                ids.append(cursor.fetchone()[0])
+                if not cursor.nextset():
+                    return ids
+        finally:
+            cursor.close()
+    table = AuditEvent.__table__
+    if len(rows) == 1:
+        return [conn.execute(table.insert().returning(table.c.id), rows[0]).scalar_one()]
+    return list(conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+
+
+@dataclasses.dataclass
+class _ChainState:
+    next_time_check: float = 0.0
+
+
+def _checkpoint_due(conn, old: Head, new: Head) -> bool:
+    """Every AUDIT_CHECKPOINT_EVERY events, or when the last checkpoint (else the first event) is older than
+    AUDIT_CHECKPOINT_MINUTES. The time rule costs one query per process per minute at most."""
+    config = current_app.config
+    every = config.get("AUDIT_CHECKPOINT_EVERY") or 0
+    if every > 0 and new.seq // every > old.seq // every:
+        return True
+    minutes = config.get("AUDIT_CHECKPOINT_MINUTES")
+    if minutes is None or minutes < 0:
+        return False
+    state = current_app.extensions.setdefault("caseapp.audit_chain", _ChainState())
+    now = time.monotonic()
+    if now < state.next_time_check:
+        return False
+    state.next_time_check = now + min(60.0, minutes * 60.0)
+    last = conn.execute(select(AuditCheckpoint.created_at).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar()
+    if last is None:
+        last = conn.execute(select(AuditEvent.occurred_at).where(AuditEvent.seq == 1)).scalar()
+    return last is not None and utcnow() - last >= timedelta(minutes=minutes)
+
+
+def _insert_checkpoint(conn, head: Head, key) -> Checkpoint:
+    cp = Checkpoint.sign(key, head, utcnow())
+    table = AuditCheckpoint.__table__
+    new_id = conn.execute(
+        table.insert().returning(table.c.id),
+        {"created_at": cp.created_at, "event_id": cp.event_id, "event_count": cp.event_count,
+         "head_hash": cp.head_hash, "key_id": cp.key_id, "signature": cp.signature},
+    ).scalar_one()
+    return dataclasses.replace(cp, id=new_id)
+
+
+def _queue_for_sink(session: Session, cp: Checkpoint) -> None:
+    sink, queued = session.info.setdefault(_SINK, (sink_from_config(current_app), []))
+    queued.append(cp)
+
+
+def write_checkpoint(*, force: bool = False) -> Checkpoint | None:
+    """Sign the current head now (`caseapp audit checkpoint`, cron) and commit; also appended to the sink.
+
+    Returns None when there is no event, or (unless `force`) when the last checkpoint already covers the head.
+    Raises KeyConfigError when the signing key is unavailable.
+    """
+    key = current_app.extensions["caseapp.keys"].audit_signing_key()
+    session = db.session()
+    session.commit()  # start from a clean transaction: the lock is held from here to the commit below
+    conn = session.connection()
+    head = audit_chain.lock_and_read_head(conn)
+    last = conn.execute(select(AuditCheckpoint.event_count, AuditCheckpoint.head_hash)
+                        .order_by(AuditCheckpoint.id.desc()).limit(1)).first()
+    if head.id is None or (not force and last is not None and (last[0], bytes(last[1])) == (head.seq, head.hash)):
+        session.rollback()
+        return None
+    cp = _insert_checkpoint(conn, head, key)
+    _queue_for_sink(session, cp)
+    session.commit()
+    return cp
+
+
+def sink_path(app) -> str:
+    """AUDIT_SINK_PATH, by default audit-checkpoints.jsonl beside the key directory."""
+    configured = app.config.get("AUDIT_SINK_PATH")
+    if configured:
+        return str(configured)
+    return str(Path(app.config["KEY_DIR"]).resolve().parent / "audit-checkpoints.jsonl")
+
+
+def sink_from_config(app) -> audit_chain.NullSink | audit_chain.FileSink | audit_chain.SyslogSink:
+    """The external sink of AUDIT_SINK (file | syslog | none), one per app and configuration."""
+    cfg = app.config
+    kind = (cfg.get("AUDIT_SINK") or "none").lower()
+    settings = (kind, cfg.get("AUDIT_SINK_PATH"), cfg.get("AUDIT_SYSLOG_ADDRESS"), cfg.get("AUDIT_SYSLOG_FACILITY"))
+    cached = app.extensions.get("caseapp.audit_sink")
+    if cached is not None and cached[0] == settings:
+        return cached[1]
+    sink: audit_chain.NullSink | audit_chain.FileSink | audit_chain.SyslogSink
+    if kind == "file":
+        sink = audit_chain.FileSink(sink_path(app))
+    elif kind == "syslog":
+        address = cfg.get("AUDIT_SYSLOG_ADDRESS") or "/dev/log"
+        if ":" in address and not address.startswith("/"):
+            host, _, port = address.rpartition(":")
+            address = (host, int(port))
+        sink = audit_chain.SyslogSink(address, cfg.get("AUDIT_SYSLOG_FACILITY") or "auth")
+    elif kind == "none":
+        sink = audit_chain.NullSink()
+    else:
+        raise ValueError(f"AUDIT_SINK must be file, syslog or none, not {kind!r}")
+    app.extensions["caseapp.audit_sink"] = (settings, sink)
+    return sink

@@ -1,0 +1,372 @@
+"""Benchmark: the tamper-evident audit chain.
+
+    python bench/bench_audit.py [--quick] [--pg URL]
+
+Figures (the last stdout line is one JSON object; progress goes to stderr):
+  append_*        µs per event written through `audit.record()` + commit, one event per transaction (as a request
+                  writes it), on SQLite (WAL) and PostgreSQL; against the same row inserted and committed without
+                  the chain (no lock, no head read, no hash), measured interleaved in the same run
+  verify_*        `verify_chain` over N generated events (1,000,000; --quick 60,000) with a signed checkpoint every
+                  1,000 events and a sink file: one process and the default worker processes; SQLite file and PG
+  concurrent_*    events/s when 4 processes append at once on PostgreSQL (one event per transaction, and 5 per
+                  transaction), each process with its own app, like gunicorn workers
+
+PostgreSQL: --pg URL, else TEST_DATABASE_URL, else postgresql+psycopg://postgres@127.0.0.1:5432/postgres; a
+temporary database is created for the run and dropped afterwards. Without a reachable server the PG figures
+are null. Goals (issue 5): verify 1,000,000 events in < 5 s; >= 1,000 events/s from 4 processes on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+import config as config_module  # noqa: E402
+from caseapp.security import audit_chain  # noqa: E402
+from caseapp.security.audit_chain import GENESIS, Checkpoint, FileSink, Head  # noqa: E402
+from caseapp.security.keys import ensure_key_files  # noqa: E402
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------- set-up
+
+
+def make_bench_app(db_url: str, key_dir: str, **extra):
+    from caseapp import create_app
+
+    class Cfg(config_module.TestingConfig):
+        SQLALCHEMY_DATABASE_URI = db_url
+        KEY_DIR = key_dir
+        AUDIT_SINK = "none"
+        AUDIT_CHECKPOINT_EVERY = 1000
+        AUDIT_CHECKPOINT_MINUTES = None
+
+    for key, value in extra.items():
+        setattr(Cfg, key, value)
+    return create_app(Cfg)
+
+
+def pg_base_url(arg: str | None) -> str | None:
+    url = arg or os.environ.get("TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    try:
+        engine = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT",
+                               connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return url
+    except Exception as exc:  # noqa: BLE001
+        say(f"PostgreSQL not reachable ({exc.__class__.__name__}); PG figures skipped")
+        return None
+
+
+class TempPgDatabase:
+    def __init__(self, base: str) -> None:
+        self.base = make_url(base)
+        self.name = f"bench_audit_{uuid.uuid4().hex[:8]}"
+        self.admin = create_engine(self.base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def __enter__(self) -> str:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        return self.base.set(database=self.name).render_as_string(hide_password=False)
+
+    def __exit__(self, *exc) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def create_schema(app) -> None:
+    from caseapp.extensions import db
+
+    with app.app_context():
+        db.create_all()
+        if db.engine.dialect.name == "sqlite":
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+
+
+# ------------------------------------------------------------------------------------------- append
+
+
+def bench_append(app, n: int, rounds: int) -> dict:
+    """µs per event: record()+commit (chained) against a plain insert+commit of the same row, interleaved."""
+    from types import SimpleNamespace
+
+    from caseapp.extensions import db
+    from caseapp.security import audit
+    from caseapp.security.audit import AuditEvent
+
+    actor_id, unit_id = uuid.uuid4(), uuid.uuid4()
+    actor = SimpleNamespace(id=actor_id, unit_id=unit_id, role="handlaggare")
+
+    table = AuditEvent.__table__
+    chained, plain = [], []
+    with app.app_context():
+        seq = 10**12  # plain rows get seqs far above the chain's (unique column)
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _ in range(n):
+                audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
+                             subject_person_id=uuid.uuid4())
+                db.session.commit()
+            chained.append((time.perf_counter() - start) / n * 1e6)
+            start = time.perf_counter()
+            for _ in range(n):
+                seq += 1
+                db.session.execute(table.insert(), {
+                    "occurred_at": audit.utcnow(), "actor_user_id": actor_id, "actor_unit_id": unit_id,
+                    "actor_role": "handlaggare", "action": "view", "outcome": "ok", "object_type": "case",
+                    "object_id": str(uuid.uuid4()), "subject_person_id": uuid.uuid4(), "seq": seq,
+                    "prev_hash": GENESIS, "hash": GENESIS})
+                db.session.commit()
+            plain.append((time.perf_counter() - start) / n * 1e6)
+            # out of the chain again (the plain rows would otherwise become its head)
+            db.session.execute(table.delete().where(table.c.seq >= 10**12))
+            db.session.commit()
+        db.session.execute(table.delete())
+        db.session.execute(text("DELETE FROM audit_checkpoints"))
+        db.session.commit()
+    c, p = statistics.median(chained), statistics.median(plain)
+    return {"chained_us": round(c, 1), "plain_us": round(p, 1), "overhead_us": round(c - p, 1)}
+
+
+# ------------------------------------------------------------------------------------------- verify
+
+
+def generate_events(n: int, key: Ed25519PrivateKey, sink_path: Path):
+    """Rows of a valid chain (as column tuples), plus checkpoints every 1,000 events (also written to the sink)."""
+    rng = random.Random(5)
+    users = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(300)]
+    units = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(8)]
+    people = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(5000)]
+    actions = ["view", "view", "view", "list", "search", "update", "create", "login", "denied"]
+    base = datetime(2026, 1, 1)
+    prev, rows, checkpoints = GENESIS, [], []
+    sha256 = hashlib.sha256
+    for i in range(n):
+        seq = i + 1
+        user = users[i % 300]
+        subject = people[(i * 7) % 5000] if i % 3 else None
+        occurred = base + timedelta(microseconds=i * 997_331)
+        texts = ["handlaggare", actions[i % 9], "ok", "case", f"{i:08x}-case", f"{i:032x}", "10.1.2.3",
+                 None if i % 5 else '{"reason":"x"}']
+        encoded = audit_chain.encode_event(seq, audit_chain.micros(occurred), user.bytes, units[i % 8].bytes,
+                                           subject.bytes if subject else None, texts, prev)
+        digest = sha256(encoded).digest()
+        rows.append((i + 1, occurred, user, units[i % 8], *texts[:1], *texts[1:], subject, seq, prev, digest))
+        prev = digest
+        if seq % 1000 == 0:
+            checkpoints.append(Checkpoint.sign(key, Head(i + 1, seq, digest), base + timedelta(days=1)))
+    checkpoints = [Checkpoint(c.created_at, c.event_id, c.event_count, c.head_hash, c.key_id, c.signature, k + 1)
+                   for k, c in enumerate(checkpoints)]
+    FileSink(sink_path).append(checkpoints)
+    return rows, checkpoints
+
+
+_ROW_COLUMNS = ("id, occurred_at, actor_user_id, actor_unit_id, actor_role, action, outcome, object_type, "
+                "object_id, request_id, ip, details, subject_person_id, seq, prev_hash, hash")
+_CP_COLUMNS = "id, created_at, event_id, event_count, head_hash, key_id, signature"
+
+
+def load_sqlite(path: str, rows, checkpoints) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA synchronous=OFF")
+    con.executemany(
+        f"INSERT INTO audit_events ({_ROW_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+        ((r[0], r[1].isoformat(" ", "microseconds"), r[2].hex, r[3].hex, *r[4:12],
+          r[12].hex if r[12] else None, *r[13:]) for r in rows))
+    con.executemany(f"INSERT INTO audit_checkpoints ({_CP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    ((c.id, c.created_at.isoformat(" ", "microseconds"), c.event_id, c.event_count, c.head_hash,
+                      c.key_id, c.signature) for c in checkpoints))
+    con.commit()
+    con.close()
+
+
+def load_pg(url: str, rows, checkpoints) -> None:
+    import psycopg
+
+    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)) as con:
+        with con.cursor() as cur:
+            with cur.copy(f"COPY audit_events ({_ROW_COLUMNS}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+            with cur.copy(f"COPY audit_checkpoints ({_CP_COLUMNS}) FROM STDIN") as copy:
+                for c in checkpoints:
+                    copy.write_row((c.id, c.created_at, c.event_id, c.event_count, c.head_hash, c.key_id,
+                                    c.signature))
+        con.commit()
+
+
+def time_verify(url: str, public, sink: Path, workers: int) -> float:
+    audit_chain.PARALLEL_MIN_EVENTS = 0  # measure the worker processes even on the --quick counts
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            result = audit_chain.verify_chain(conn, public, sink, workers=workers)
+    finally:
+        engine.dispose()
+    assert result.ok, [p.describe() for p in result.problems]
+    return round(result.seconds, 2)
+
+
+# ------------------------------------------------------------------------------------------ concurrent
+
+
+def _append_worker(db_url: str, key_dir: str, n: int, phases: tuple[int, ...], barrier, results) -> None:
+    from caseapp.extensions import db
+    from caseapp.security import audit
+
+    app = make_bench_app(db_url, key_dir)
+    with app.app_context():
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+        for phase, per_txn in enumerate(phases):
+            barrier.wait(timeout=120)
+            start = time.perf_counter()
+            for i in range(n):
+                audit.record("view", actor=None, object_type="case", object_id=f"{os.getpid()}-{phase}-{i}")
+                if (i + 1) % per_txn == 0:
+                    db.session.commit()
+            db.session.commit()
+            results.put((phase, time.perf_counter() - start))
+
+
+def bench_concurrent(db_url: str, key_dir: str, processes: int, n: int, phases: tuple[int, ...]) -> list[int]:
+    """Events/s of `processes` processes appending at once, one figure per phase (events per transaction);
+    the processes start once (spawn + app start-up is slow) and run the phases one after the other."""
+    from caseapp.security.keys import FileKeyProvider
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(processes), ctx.Queue()
+    procs = [ctx.Process(target=_append_worker, args=(db_url, key_dir, n, phases, barrier, results))
+             for _ in range(processes)]
+    for p in procs:
+        p.start()
+    slowest = [0.0] * len(phases)
+    for _ in range(processes * len(phases)):
+        phase, seconds = results.get(timeout=600)
+        slowest[phase] = max(slowest[phase], seconds)
+    for p in procs:
+        p.join()
+    public = FileKeyProvider(key_dir, strict_permissions=False).audit_public_key()
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        result = audit_chain.verify_chain(conn, public, workers=1)
+        assert result.ok and result.events == processes * n * len(phases), result.problems[:3]
+        conn.execute(text("DELETE FROM audit_events"))
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+        conn.commit()
+    engine.dispose()
+    return [round(processes * n / seconds) for seconds in slowest]
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller counts (finishes within 30 s)")
+    parser.add_argument("--pg", default=None, help="PostgreSQL URL (a temporary database is created there)")
+    args = parser.parse_args()
+    quick = args.quick
+    n_verify = 60_000 if quick else 1_000_000
+    n_verify_pg = 30_000 if quick else 1_000_000
+    append_n, append_rounds = (100, 3) if quick else (500, 5)
+    conc_n = 150 if quick else 2000
+    out: dict = {"bench": "audit_chain", "quick": quick, "verify_events": n_verify,
+                 "cpus": os.cpu_count(), "python": platform.python_version()}
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-audit-"))
+    key_dir = str(tmp / "keys")
+    ensure_key_files(key_dir)
+    sign_key = Ed25519PrivateKey.generate()
+    public = sign_key.public_key()
+
+    # --- SQLite (WAL)
+    sqlite_url = f"sqlite:///{tmp / 'append.db'}"
+    app = make_bench_app(sqlite_url, key_dir)
+    create_schema(app)
+    say("append, SQLite (WAL) ...")
+    figures = bench_append(app, append_n, append_rounds)
+    out.update({f"append_sqlite_{k}": v for k, v in figures.items()})
+    say(f"  {figures}")
+
+    say(f"generating {n_verify:,} chained events ...")
+    started = time.perf_counter()
+    sink = tmp / "sink.jsonl"
+    rows, checkpoints = generate_events(n_verify, sign_key, sink)
+    verify_db = tmp / "verify.db"
+    create_schema(make_bench_app(f"sqlite:///{verify_db}", key_dir))
+    load_sqlite(str(verify_db), rows, checkpoints)
+    say(f"  generated and loaded in {time.perf_counter() - started:.1f} s")
+    one = time_verify(f"sqlite:///{verify_db}", public, sink, workers=1)
+    many = time_verify(f"sqlite:///{verify_db}", public, sink, workers=min(os.cpu_count() or 1, 8))
+    out.update({"verify_sqlite_1proc_s": one, "verify_sqlite_s": many,
+                "verify_sqlite_per_1m_s": round(min(one, many) * 1_000_000 / n_verify, 2)})
+    say(f"verify SQLite {n_verify:,}: {one} s in 1 process, {many} s with {min(os.cpu_count() or 1, 8)} processes")
+
+    # --- PostgreSQL
+    base = pg_base_url(args.pg)
+    for name in ("append_pg_chained_us", "append_pg_plain_us", "append_pg_overhead_us", "verify_pg_s",
+                 "verify_pg_1proc_s", "concurrent_pg_events_per_s", "concurrent_pg_5_per_txn_events_per_s"):
+        out[name] = None
+    if base:
+        with TempPgDatabase(base) as pg_url:
+            pg_app = make_bench_app(pg_url, key_dir)
+            create_schema(pg_app)
+            say("append, PostgreSQL ...")
+            figures = bench_append(pg_app, append_n, append_rounds)
+            out.update({f"append_pg_{k}": v for k, v in figures.items()})
+            say(f"  {figures}")
+            from caseapp.extensions import db
+
+            with pg_app.app_context():
+                db.engine.dispose()
+            say(f"4 processes x {conc_n} events, PostgreSQL ...")
+            (out["concurrent_pg_events_per_s"],
+             out["concurrent_pg_5_per_txn_events_per_s"]) = bench_concurrent(pg_url, key_dir, 4, conc_n, (1, 5))
+            say(f"  {out['concurrent_pg_events_per_s']} events/s (1 per transaction), "
+                f"{out['concurrent_pg_5_per_txn_events_per_s']} events/s (5 per transaction)")
+            pg_sink = sink
+            if n_verify_pg != n_verify:
+                pg_sink = tmp / "sink-pg.jsonl"
+                rows, checkpoints = generate_events(n_verify_pg, sign_key, pg_sink)
+            say(f"loading {n_verify_pg:,} events into PostgreSQL ...")
+            load_pg(pg_url, rows, checkpoints)
+            out["verify_pg_events"] = n_verify_pg
+            out["verify_pg_1proc_s"] = time_verify(pg_url, public, pg_sink, workers=1)
+            out["verify_pg_s"] = time_verify(pg_url, public, pg_sink, workers=min(os.cpu_count() or 1, 8))
+            say(f"verify PostgreSQL {n_verify_pg:,}: {out['verify_pg_1proc_s']} s in 1 process, "
+                f"{out['verify_pg_s']} s with workers")
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
