@@ -1,0 +1,338 @@
+"""Encrypted model fields: a descriptor over a LargeBinary column, encrypted with the subject person's data key.
+
+How a model encrypts a text field (cases, journal notes, referrals do the same as `people.models.Person`)::
+
+    from caseapp.security.fields import Encrypted
+
+    class JournalNote(db.Model):
+        __tablename__ = "journal_notes"
+        __encrypted_owner__ = "person_id"         # attribute holding the subject person's id (the key owner)
+
+        id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+        person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"), index=True)
+        text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)   # ciphertext, never read directly
+        text = Encrypted("text_enc")                                     # str | None, in clear in Python only
+
+    note = JournalNote(person_id=person.id, text="...")   # owner first: the key is looked up on assignment
+    note.text                                               # decrypts
+
+Rules the descriptor enforces:
+
+- The ciphertext is bound (AAD) to (table, column, row id) with the owner's data key (`crypto.DataKey`); the
+  row id is the model's `id`, generated here in Python on first assignment if it is still None, so it exists
+  before the flush. A ciphertext copied to another row, column or person raises `crypto.DecryptionError`
+  naming table, column and row (and is logged by `crypto`, without plaintext). None and "" stay distinct.
+- The owner's data key is unwrapped once per unit of work and kept in a `KeyScope` stored in the SQLAlchemy
+  session's `info`; the scope is dropped when the session's outermost transaction ends (commit, rollback,
+  close). A request commits once, so keys live for one request at most; CLI jobs and tests get the same
+  behaviour per transaction. Unwrapped keys are never shared across requests, sessions or users.
+- A shredded owner (wrapped key deleted) raises `crypto.ShreddedError`; views show the "gallrade" state.
+- Every mapped model that declares `Encrypted` fields is found by `registered_fields()` (through the
+  declarative registry), so `caseapp keys reencrypt` re-encrypts every encrypted field of a person in every
+  table without a list of tables to maintain. `__encrypted_owner__` is required on such a model.
+
+The wrapped data keys live in `people.models.PersonKey` (one row per person).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import Any, overload
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, object_session
+
+from caseapp.extensions import db
+from caseapp.security import services
+from caseapp.security.crypto import BlindIndexer, CryptoError, DataKey, DataKeyCache, KeyRing, wrap_aad
+
+__all__ = [
+    "Encrypted",
+    "KeyScope",
+    "MissingDataKey",
+    "blind_indexer",
+    "fields_of",
+    "key_ring",
+    "key_scope",
+    "reencrypt_owner_rows",
+    "registered_fields",
+]
+
+_SCOPE = "caseapp.key_scope"
+
+
+class MissingDataKey(CryptoError):
+    """The owner has no data key row at all (never created): a programming error, not a shredded person."""
+
+    def __init__(self, owner_id: Any) -> None:
+        self.owner_id = owner_id
+        super().__init__(f"no data key exists for owner {owner_id}; create it (KeyScope.create_key) first")
+
+
+# ---------------------------------------------------------------------------------------------- services
+
+
+def key_ring() -> KeyRing:
+    """A key ring over the app's current key provider (cheap; the provider is what holds the KEKs)."""
+    return KeyRing(services.key_provider())
+
+
+def blind_indexer() -> BlindIndexer:
+    """The app's blind indexer (HMAC subkeys derived once per app from the index key)."""
+    indexer = current_app.extensions.get("caseapp.blind_indexer")
+    if indexer is None:
+        indexer = current_app.extensions["caseapp.blind_indexer"] = BlindIndexer(
+            services.key_provider().index_key()
+        )
+    return indexer
+
+
+def _key_model():
+    from caseapp.people.models import PersonKey
+
+    return PersonKey
+
+
+# -------------------------------------------------------------------------------------------- key scope
+
+
+class _Plain:
+    """Bench-only stand-in for a DataKey: UTF-8 without encryption (see `_benchmark_passthrough`)."""
+
+    key_id = uuid.UUID(int=0)
+
+    @staticmethod
+    def encrypt(plaintext: str | None, table: str, column: str, row_id: Any) -> bytes | None:
+        return None if plaintext is None else plaintext.encode()
+
+    @staticmethod
+    def decrypt(blob: bytes | None, table: str, column: str, row_id: Any) -> str | None:
+        return None if blob is None else bytes(blob).decode()
+
+
+_PLAIN = _Plain()
+_passthrough = False
+
+
+@contextlib.contextmanager
+def _benchmark_passthrough() -> Iterator[None]:
+    """For bench/bench_people.py only: fields are stored as plain UTF-8 and no data key is created or read,
+    so the same code can be timed with and without encryption. Refused outside development and testing."""
+    global _passthrough
+    if current_app.config.get("ENV_NAME") not in ("testing", "development"):
+        raise RuntimeError("the encryption pass-through exists for benchmarks only")
+    _passthrough = True
+    try:
+        yield
+    finally:
+        _passthrough = False
+
+
+class KeyScope:
+    """The unwrapped data keys of one unit of work (one session transaction), by owner id."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._ring: KeyRing | None = None
+        self._by_owner: dict[Any, DataKey] = {}
+        self._cache = DataKeyCache()
+        self._active_version: int | None = None
+
+    @property
+    def ring(self) -> KeyRing:
+        if self._ring is None:
+            self._ring = key_ring()
+        return self._ring
+
+    def key_for(self, owner_id: Any) -> DataKey:
+        """The owner's data key. Raises ShreddedError, MissingDataKey, DataKeyUnwrapError, UnknownKeyVersion."""
+        key = self._by_owner.get(owner_id)
+        if key is not None:
+            return key
+        if _passthrough:
+            return _PLAIN  # type: ignore[return-value]
+        if owner_id is None:
+            raise MissingDataKey(None)
+        row = self.session.get(_key_model(), owner_id)  # from the identity map when eagerly loaded
+        if row is None:
+            raise MissingDataKey(owner_id)
+        key = self.ring.unwrap(owner_id, row.key_id, row.wrapped, row.kek_version, self._cache)
+        self._by_owner[owner_id] = key
+        return key
+
+    def preload(self, owner_ids: list[Any]) -> None:
+        """Load the key rows of many owners in one query (lists); unwrapping still happens on first use."""
+        missing = [o for o in owner_ids if o not in self._by_owner]
+        if missing and not _passthrough:
+            model = _key_model()
+            for start in range(0, len(missing), 500):
+                list(self.session.scalars(select(model).where(model.person_id.in_(missing[start:start + 500]))))
+
+    def create_key(self, owner_id: Any):
+        """Create, wrap and add the owner's key row (a new person); returns the row (None in pass-through).
+
+        The same as `KeyRing.new_data_key`, except that the active KEK version is read once per unit of work
+        (the provider rescans its directory for it), which matters when one transaction registers many."""
+        if _passthrough:
+            self._by_owner[owner_id] = _PLAIN  # type: ignore[assignment]
+            return None
+        provider = self.ring.provider
+        if self._active_version is None:
+            self._active_version = provider.active_kek_version()
+        version = self._active_version
+        raw = AESGCM.generate_key(bit_length=256)
+        key = DataKey(uuid.uuid4(), raw)
+        wrapped = provider.wrap_data_key(version, raw, wrap_aad(owner_id, version, key.key_id))
+        del raw
+        row = _key_model()(person_id=owner_id, key_id=key.key_id, kek_version=version, wrapped=wrapped)
+        self.session.add(row)
+        self._by_owner[owner_id] = key
+        self._cache.put(key)
+        return row
+
+    def install(self, owner_id: Any, key: DataKey) -> None:
+        """Use `key` for `owner_id` from now on in this unit of work (after a re-encryption)."""
+        self._by_owner[owner_id] = key
+        self._cache.put(key)
+
+    def forget(self, owner_id: Any) -> None:
+        """Drop the owner's key from this scope (after shredding or replacing it)."""
+        key = self._by_owner.pop(owner_id, None)
+        if key is not None:
+            self._cache.discard(key.key_id)
+
+    def clear(self) -> None:
+        self._by_owner.clear()
+        self._cache.clear()
+
+
+def key_scope(session: Session | None = None) -> KeyScope:
+    """The key scope of `session` (default: the app's current session), created on first use."""
+    session = session if session is not None else db.session()
+    scope = session.info.get(_SCOPE)
+    if scope is None:
+        if session.get_transaction() is None:
+            session.begin()  # the scope ends with this transaction (see _drop_keys), whatever happens in it
+        scope = session.info[_SCOPE] = KeyScope(session)
+    return scope
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_keys(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        scope = session.info.pop(_SCOPE, None)
+        if scope is not None:
+            scope.clear()
+
+
+# ------------------------------------------------------------------------------------------- descriptor
+
+
+class Encrypted:
+    """A str field stored encrypted in the LargeBinary column attribute `column_attr` (see module doc).
+
+    May be declared on a mixin shared by several models: the table and column are resolved per mapped class.
+    """
+
+    def __init__(self, column_attr: str) -> None:
+        self.column_attr = column_attr
+        self.name = column_attr
+        self._locations: dict[type, tuple[str, str]] = {}
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def location(self, model: type) -> tuple[str, str]:
+        """(table, column) of this field in mapped class `model`: what the AAD binds besides the row id."""
+        loc = self._locations.get(model)
+        if loc is None:
+            column = model.__mapper__.attrs[self.column_attr].columns[0].name  # type: ignore[attr-defined]
+            loc = self._locations[model] = (model.__table__.name, column)  # type: ignore[attr-defined]
+        return loc
+
+    @staticmethod
+    def owner_id(obj: Any) -> Any:
+        return getattr(obj, type(obj).__encrypted_owner__)
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> Encrypted: ...
+
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> str | None: ...
+
+    def __get__(self, obj: object | None, objtype: type | None = None) -> Encrypted | str | None:
+        if obj is None:
+            return self
+        blob = getattr(obj, self.column_attr)
+        if blob is None:
+            return None
+        table, column = self.location(type(obj))
+        key = key_scope(object_session(obj)).key_for(self.owner_id(obj))
+        return key.decrypt(blob if blob.__class__ is bytes else bytes(blob), table, column, obj.id)  # type: ignore[attr-defined]
+
+    def __set__(self, obj: Any, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{type(obj).__name__}.{self.name} takes str or None, not {type(value).__name__}")
+        if obj.id is None:
+            obj.id = uuid.uuid4()  # the AAD needs the row id before the first flush
+        if value is None:
+            setattr(obj, self.column_attr, None)
+            return
+        table, column = self.location(type(obj))
+        key = key_scope(object_session(obj)).key_for(self.owner_id(obj))
+        setattr(obj, self.column_attr, key.encrypt(value, table, column, obj.id))
+
+    def __repr__(self) -> str:
+        return f"Encrypted({self.name} -> {self.column_attr})"
+
+
+def fields_of(model: type) -> list[Encrypted]:
+    """The encrypted fields of a mapped class (declared on it or on its mixins)."""
+    seen: dict[str, Encrypted] = {}
+    for klass in reversed(model.__mro__):
+        for value in vars(klass).values():
+            if isinstance(value, Encrypted):
+                seen[value.column_attr] = value
+    return list(seen.values())
+
+
+def registered_fields() -> dict[type, list[Encrypted]]:
+    """Every mapped model with encrypted fields and a key owner (`__encrypted_owner__`), with its fields.
+
+    Models register themselves by declaring `Encrypted` fields; nothing else needs to know their tables.
+    """
+    result = {}
+    for mapper in db.Model.registry.mappers:
+        model = mapper.class_
+        fields = fields_of(model)
+        if fields:
+            if getattr(model, "__encrypted_owner__", None) is None:
+                raise TypeError(f"{model.__name__} has encrypted fields but no __encrypted_owner__")
+            result[model] = fields
+    return result
+
+
+def reencrypt_owner_rows(session: Session, owner_id: Any, old: DataKey, new: DataKey) -> int:
+    """Re-encrypt every registered encrypted field of every row owned by `owner_id` from `old` to `new`.
+
+    Decrypts with `old` (a DecryptionError stops the whole job: nothing is half-converted in the transaction)
+    and writes the new ciphertexts on the ORM rows; the caller flushes/commits and replaces the key row.
+    Returns the number of fields re-encrypted.
+    """
+    count = 0
+    for model, fields in registered_fields().items():
+        owner_col = getattr(model, model.__encrypted_owner__)
+        for row in session.scalars(select(model).where(owner_col == owner_id)).unique().all():
+            for f in fields:
+                blob = getattr(row, f.column_attr)
+                if blob is None:
+                    continue
+                table, column = f.location(model)
+                plaintext = old.decrypt(bytes(blob), table, column, row.id)
+                setattr(row, f.column_attr, new.encrypt(plaintext, table, column, row.id))
+                count += 1
+    return count
