@@ -21,7 +21,7 @@ translations: $(BIN)/.installed
 i18n-update: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --omit-header \
 		-o caseapp/translations/messages.pot .
-	$(BIN)/pybabel update -i caseapp/translations/messages.pot -d caseapp/translations --no-location \
+	$(BIN)/pybabel update -i caseapp/translations/messages.pot -d caseapp/translations \
 		--ignore-obsolete --no-fuzzy-matching
 
 run: $(BIN)/.installed translations

@@ -228,6 +228,10 @@ def units_create(code: str, name: str, shares_cases: bool) -> None:
 # --- command groups of the domains: one line each ------------------------------------------------
 from caseapp.security.audit_cli import audit as _audit_cmd  # noqa: E402, I001
 cli.add_command(_audit_cmd)
+from caseapp.security.keys_cli import keys as _keys_cmd  # noqa: E402, I001
+cli.add_command(_keys_cmd)
+from caseapp.supervision.cli import supervision as _supervision_cmd  # noqa: E402, I001
+cli.add_command(_supervision_cmd)
 
 
 def main() -> None:

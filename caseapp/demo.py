@@ -77,6 +77,24 @@ def load_units_and_users() -> list[DemoLogin]:
 DEMO_LOADERS: list[Callable[[], None]] = []
 
 
+def _load_demo_people() -> None:
+    from caseapp.people.demo import load_demo_people
+
+    load_demo_people()
+
+
+DEMO_LOADERS.append(_load_demo_people)
+
+
+def _load_demo_cases() -> None:
+    from caseapp.cases.demo import load_demo_cases
+
+    load_demo_cases()
+
+
+DEMO_LOADERS.append(_load_demo_cases)
+
+
 def load_demo() -> list[DemoLogin]:
     logins = load_units_and_users()
     for loader in DEMO_LOADERS:

@@ -42,8 +42,11 @@ def test_unknown_user_and_wrong_password_give_the_same_answer(client, auth, make
     assert wrong_pw.status_code == unknown.status_code == 200
     a, b = wrong_pw.get_data(as_text=True), unknown.get_data(as_text=True)
     assert GENERIC in a and GENERIC in b
-    # The pages differ only in the echoed username.
-    assert a == b.replace("finns.inte", account.user.username)
+    # The answers differ only in the echoed username.
+    def main_part(html: str) -> str:
+        return html[html.index("<main"):html.index("</main>")]
+
+    assert main_part(a) == main_part(b).replace("finns.inte", account.user.username)
     reasons = sorted(e.details_dict["reason"] for e in audit_events("login_failed"))
     assert reasons == ["bad_password", "unknown_user"]
     # The typed username is never stored.

@@ -7,14 +7,16 @@ next day); preventive contacts in the youth, leaving-crime and relatives' areas 
 intervention. Any open case can be closed; a closed case can be re-opened. Every transition needs a reason
 when it goes backwards, skips a state, closes or re-opens.
 
-Deadlines for children (under 18 at the time the matter was raised): förhandsbedömning within 14 days of
-aktualisering; utredning finished within 4 months of its start, extended only by a recorded decision with
-reasons; skyddsbedömning by the day after an anmälan came in.
+Deadlines for children (under 18 at the time the matter was raised): after a report (anmälan, or a partner's
+referral, which is a report in law) a skyddsbedömning by the next day and a förhandsbedömning within 14 days;
+utredning finished within 4 months of its start, extended only by a recorded decision with reasons.
+`transition_dates` says which of those dates a transition fills in; `next_due` is what lists sort on.
 """
 
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -104,9 +106,19 @@ class CaseFacts:
     child: bool  # under 18 when the matter was raised
 
 
+# How a matter about a child comes in as a report (anmälan): a report of concern, or a partner's referral (the
+# police's and the school's reports about a young person are reports in law). These start the förhandsbedömning
+# clock (14 days) and need a skyddsbedömning; an application (ansökan) or the unit's own initiative do not.
+REPORT_INTAKES = frozenset({Intake.ANMALAN, Intake.REMISS})
+
+
+def is_report(intake: Intake) -> bool:
+    return intake in REPORT_INTAKES
+
+
 def skippable(facts: CaseFacts) -> set[State]:
     states = set(SKIPPABLE[facts.focus])
-    if facts.child and facts.intake is Intake.ANMALAN:
+    if facts.child and is_report(facts.intake):
         states.discard(State.FORHANDSBEDOMNING)  # the law requires it for a report about a child
     return states
 
@@ -186,10 +198,10 @@ def deadlines(
     if not facts.child:
         return []
     result = []
-    if facts.intake is Intake.ANMALAN:
+    if is_report(facts.intake):
         result.append(Deadline("skyddsbedomning", received + timedelta(days=1), skyddsbedomning_done is not None))
-    result.append(Deadline("forhandsbedomning", received + timedelta(days=FORHANDSBEDOMNING_DAYS),
-                           forhandsbedomning_done is not None))
+        result.append(Deadline("forhandsbedomning", received + timedelta(days=FORHANDSBEDOMNING_DAYS),
+                               forhandsbedomning_done is not None))
     if utredning_started is not None:
         due = utredning_extended_to or add_months(utredning_started, UTREDNING_MONTHS)
         result.append(Deadline("utredning", due, utredning_done is not None))
@@ -204,3 +216,45 @@ def check_extension(current_due: date, new_due: date, reason: str | None, today:
         raise WorkflowError(str(_l("Den nya tidsgränsen måste ligga efter den nuvarande.")))
     if new_due <= today:
         raise WorkflowError(str(_l("Den nya tidsgränsen måste ligga i framtiden.")))
+
+
+def next_due(items: list[Deadline]) -> date | None:
+    """The earliest deadline not yet met (what the overdue lists query), or None."""
+    open_dates = [d.due for d in items if not d.done]
+    return min(open_dates) if open_dates else None
+
+
+@dataclass(frozen=True)
+class CaseDates:
+    """The dates of a case that the deadlines are computed from."""
+
+    received: date
+    skyddsbedomning_done: date | None = None
+    forhandsbedomning_done: date | None = None
+    utredning_started: date | None = None
+    utredning_done: date | None = None
+    utredning_extended_to: date | None = None
+
+    def deadlines(self, facts: CaseFacts) -> list[Deadline]:
+        return deadlines(facts, received=self.received, forhandsbedomning_done=self.forhandsbedomning_done,
+                         skyddsbedomning_done=self.skyddsbedomning_done, utredning_started=self.utredning_started,
+                         utredning_done=self.utredning_done, utredning_extended_to=self.utredning_extended_to)
+
+
+def transition_dates(dates: CaseDates, current: State, target: State, on: date) -> CaseDates:
+    """The dates after moving from `current` to `target` on `on` (pure; the caller has checked the move).
+
+    Leaving förhandsbedömning (or skipping it) completes it; entering utredning starts a new investigation
+    (a re-opened or repeated investigation gets a fresh clock and no old extension); leaving utredning
+    forward, or closing, completes it.
+    """
+    changes: dict = {}
+    pos = {s: i for i, s in enumerate(ORDER)}
+    if (current in (State.AKTUALISERING, State.FORHANDSBEDOMNING) and target is not State.FORHANDSBEDOMNING
+            and dates.forhandsbedomning_done is None and current is not State.AVSLUTAD):
+        changes["forhandsbedomning_done"] = on
+    if target is State.UTREDNING:
+        changes.update(utredning_started=on, utredning_done=None, utredning_extended_to=None)
+    elif current is State.UTREDNING and (target is State.AVSLUTAD or pos[target] > pos[current]):
+        changes["utredning_done"] = on
+    return dataclasses.replace(dates, **changes)

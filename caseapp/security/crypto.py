@@ -452,3 +452,15 @@ class BlindIndexer:
     def name_token_indexes(self, full_name: str, purpose: str = PURPOSE_NAME_TOKEN) -> list[bytes]:
         """One index per token of `name_tokens(full_name)`, sorted (the order carries no information)."""
         return self.compute_many(purpose, name_tokens(full_name))
+
+
+# ----------------------------------------------------------------------------------------- system texts
+
+
+def system_data_key(index_key: bytes, purpose: str) -> DataKey:
+    """A data key for staff-written texts that belong to no single person (e.g. log-review notes),
+    derived with HKDF from the index key under a per-purpose label. Same ciphertext format and location-bound
+    AAD as person fields; not crypto-shreddable per person (these texts are kept with the audit log)."""
+    label = f"caseapp/system-text/v1:{purpose}".encode()
+    key = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=label).derive(index_key)
+    return DataKey(uuid.uuid5(uuid.NAMESPACE_URL, "caseapp:" + purpose), key)

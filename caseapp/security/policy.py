@@ -17,14 +17,24 @@ from caseapp.security import audit
 # Permissions every signed-in member of staff has (their own account).
 _SELF = {"home.view", "account.self"}
 
+# The people registry (klienter). Administrators and auditors never get these: no person content by role.
+_PEOPLE = {"person.read", "person.create", "person.update", "person.search"}
+# Casework (records are further limited by unit and assignment: see "casework" below).
+_CASEWORK = {"case.read", "case.create", "case.write", "case.search", "journal.write", "decision.write",
+             "intervention.write", "group.read", "group.write", "relation.write"}
+_CASE_MANAGER = {"case.assign", "case.caseload", "decision.approve"}
+
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.HANDLAGGARE: frozenset(_SELF),
-    Role.RELATIONSVALDSTEAM: frozenset(_SELF),
-    Role.FALTASSISTENT: frozenset(_SELF),
-    Role.ENHETSCHEF: frozenset(_SELF),
-    Role.LOGGGRANSKARE: frozenset(_SELF),
-    # Administrators manage users, units and keys; they never read case content.
-    Role.SYSTEMFORVALTARE: frozenset(_SELF | {"admin.users"}),
+    Role.HANDLAGGARE: frozenset(_SELF | _PEOPLE | _CASEWORK),
+    Role.RELATIONSVALDSTEAM: frozenset(_SELF | _PEOPLE | _CASEWORK),
+    Role.FALTASSISTENT: frozenset(_SELF | _PEOPLE | _CASEWORK),
+    # Unit managers follow up their unit's access log and sign the monthly sample reviews.
+    Role.ENHETSCHEF: frozenset(_SELF | _PEOPLE | _CASEWORK | _CASE_MANAGER | {"audit.review", "audit.sign_sample"}),
+    # Auditors read the access log across units; never case content.
+    Role.LOGGGRANSKARE: frozenset(_SELF | {"audit.review"}),
+    # Administrators manage users, units, keys and the intervention catalogue (no personal data); they never
+    # read case content.
+    Role.SYSTEMFORVALTARE: frozenset(_SELF | {"admin.users", "catalogue.admin"}),
 }
 
 
@@ -68,3 +78,435 @@ def get_user_for_admin(actor: Any, user_id: Any):
     if user is None:
         deny(actor, object_type="user", object_id=user_id, status=404)
     return user
+
+
+# --- the access log ------------------------------------------------------------------------------------------
+
+
+def scope_audit_events(viewer: Any, query):
+    """Audit events a viewer may see: an auditor all of them, a unit manager those by the unit's staff,
+    everyone else none (the query returns nothing)."""
+    from caseapp.security.audit import AuditEvent
+
+    if not has_permission(viewer, "audit.review"):
+        return query.where(AuditEvent.id.is_(None))
+    if viewer.role is Role.LOGGGRANSKARE:
+        return query
+    return query.where(AuditEvent.actor_unit_id == viewer.unit_id)
+
+
+def scope_log_samples(viewer: Any, query):
+    from caseapp.supervision.models import LogSample
+
+    if not has_permission(viewer, "audit.review"):
+        return query.where(LogSample.id.is_(None))
+    if viewer.role is Role.LOGGGRANSKARE:
+        return query
+    return query.where(LogSample.unit_id == viewer.unit_id)
+
+
+def get_log_sample(viewer: Any, sample_id: Any, action: str = "read"):
+    """A monthly log sample: readable by the unit's manager and auditors; only the unit's manager reviews
+    and signs it."""
+    from caseapp.extensions import db
+    from caseapp.supervision.models import LogSample
+
+    sample = db.session.get(LogSample, sample_id)
+    visible = sample is not None and db.session.scalar(
+        scope_log_samples(viewer, db.select(LogSample.id)).where(LogSample.id == sample_id)) is not None
+    if not visible:
+        deny(viewer, permission="audit.review", object_type="log_sample", object_id=sample_id, status=404)
+    if action == "sign" and not (has_permission(viewer, "audit.sign_sample") and sample.unit_id == viewer.unit_id):
+        deny(viewer, permission="audit.sign_sample", object_type="log_sample", object_id=sample_id)
+    return sample
+
+
+def audit_filter_units(viewer: Any):
+    """Units a viewer may filter the log by (None: all units)."""
+    return None if viewer.role is Role.LOGGGRANSKARE else [viewer.unit_id]
+
+
+# --- people (klienter) ---------------------------------------------------------------------------------------
+# A person is visible through the cases the user may read (casework section below). A person without any case
+# yet is visible to the staff of the unit that registered them (handläggare, relationsvåldsteam, fältassistent,
+# enhetschef of that unit), so that a case can be opened. Nobody else learns that the person exists; a relation
+# to another person grants nothing.
+
+_PERSON_PERMISSION = {"read": "person.read", "update": "person.update"}
+
+
+def can_see_person(user: Any, person: Any) -> bool:
+    if not has_permission(user, "person.read") or getattr(user, "unit_id", None) is None:
+        return False
+    if person_readable_via_cases(user, person.id):
+        return True
+    return person.registered_unit_id == user.unit_id and not person_has_cases(person.id)
+
+
+def visible_people(user: Any):
+    """A SELECT of the people `user` may see (matches nothing for users without the permission or a unit)."""
+    from sqlalchemy import false, select
+
+    from caseapp.people.models import Person
+
+    query = select(Person)
+    if not has_permission(user, "person.read") or getattr(user, "unit_id", None) is None:
+        return query.where(false())
+    return query.where(people_visibility_clause(user))
+
+
+def get_person(user: Any, person_id: Any, action: str = "read"):
+    """The person for `action` ("read" or "update"), or 404 for anyone who may not know of them.
+
+    The refusal is audited with the person as subject when the person exists, so "who has tried to read my
+    file" shows it.
+    """
+    from caseapp.extensions import db
+    from caseapp.people.models import Person
+
+    permission = _PERSON_PERMISSION[action]
+    person = db.session.get(Person, person_id)
+    if person is None:
+        deny(user, permission=permission, object_type="person", object_id=person_id, status=404)
+    if not can_see_person(user, person):
+        deny(user, permission=permission, object_type="person", object_id=person.id,
+             subject_person_id=person.id, status=404)
+    if not has_permission(user, permission) or (action == "update" and not can_update_person(user, person)):
+        deny(user, permission=permission, object_type="person", object_id=person.id,
+             subject_person_id=person.id, status=403)
+    return person
+
+
+def can_update_person(user: Any, person: Any) -> bool:
+    """Change a person's registry data: whoever may write one of the person's cases (assigned worker, the unit
+    manager); for a person without any case, the registering unit. A colleague who only reads does not."""
+    if not has_permission(user, "person.update") or getattr(user, "unit_id", None) is None:
+        return False
+    if not person_has_cases(person.id):
+        return person.registered_unit_id == user.unit_id
+    return person_writable_via_cases(user, person.id)
+
+
+def person_registration_unit(user: Any):
+    """The unit a new person is registered in: the user's own (refused without the permission or a unit)."""
+    if not has_permission(user, "person.create") or getattr(user, "unit_id", None) is None:
+        deny(user, permission="person.create", object_type="person")
+    return user.unit_id
+
+
+# --- casework ------------------------------------------------------------------------------------------------
+# Cases belong to a unit. A worker (handläggare, relationsvåldsteam, fältassistent) reads and writes the cases
+# assigned to them; colleagues in the same unit read the unit's cases only where the unit shares (the
+# domestic-violence team does not); the unit manager (enhetschef) reads all the unit's cases, writes in them,
+# assigns workers and approves decisions. Nobody reads another unit's cases; administrators and auditors read
+# no case content (they hold none of these permissions). Journal drafts are the author's until signed. Groups
+# are read by their leaders, the unit manager and, where the unit shares, colleagues. A relation between two
+# people grants nothing. docs/access-rules.md has the table.
+
+CASE_WORKER_ROLES = frozenset({Role.HANDLAGGARE, Role.RELATIONSVALDSTEAM, Role.FALTASSISTENT})
+
+READ, WRITE, ASSIGN, APPROVE = "read", "write", "assign", "approve"
+_CASE_ACTION_PERMISSION = {READ: "case.read", WRITE: "case.write", ASSIGN: "case.assign",
+                           APPROVE: "decision.approve"}
+
+
+def _unit_shares(unit_id: Any) -> bool:
+    from caseapp.accounts.models import Unit
+    from caseapp.extensions import db
+
+    unit = db.session.get(Unit, unit_id) if unit_id is not None else None
+    return bool(unit is not None and unit.shares_cases and unit.active)
+
+
+def _is_assigned(user: Any, case_id: Any) -> bool:
+    from sqlalchemy import select
+
+    from caseapp.cases.models import CaseAssignment
+    from caseapp.extensions import db
+
+    return db.session.scalar(select(CaseAssignment.id).where(
+        CaseAssignment.case_id == case_id, CaseAssignment.user_id == user.id,
+        CaseAssignment.ended_at.is_(None)).limit(1)) is not None
+
+
+def case_access(user: Any, case: Any) -> frozenset[str]:
+    """What `user` may do with `case`: a subset of read, write, assign, approve (memoised per request)."""
+    from flask import g, has_request_context
+
+    memo = g.setdefault("case_access", {}) if has_request_context() else {}
+    key = (getattr(user, "id", None), case.id)
+    if key not in memo:
+        memo[key] = _case_access(user, case)
+    return memo[key]
+
+
+def forget_case_access() -> None:
+    """Drop the memo (after an assignment changed within the request)."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.pop("case_access", None)
+
+
+def _case_access(user: Any, case: Any) -> frozenset[str]:
+    if not has_permission(user, "case.read") or getattr(user, "unit_id", None) is None:
+        return frozenset()
+    if case.unit_id != user.unit_id:
+        return frozenset()
+    if user.role is Role.ENHETSCHEF:
+        return frozenset({READ, WRITE, ASSIGN, APPROVE})
+    if user.role not in CASE_WORKER_ROLES:
+        return frozenset()
+    if _is_assigned(user, case.id):
+        return frozenset({READ, WRITE})
+    if _unit_shares(case.unit_id):
+        return frozenset({READ})
+    return frozenset()
+
+
+def readable_cases_clause(user: Any):
+    """A SQL condition on `Case` true exactly for the cases `user` may read (same rule as `case_access`)."""
+    from sqlalchemy import and_, exists, false, select
+
+    from caseapp.cases.models import Case, CaseAssignment
+
+    if not has_permission(user, "case.read") or getattr(user, "unit_id", None) is None:
+        return false()
+    same_unit = Case.unit_id == user.unit_id
+    if user.role is Role.ENHETSCHEF:
+        return same_unit
+    if user.role not in CASE_WORKER_ROLES:
+        return false()
+    if _unit_shares(user.unit_id):
+        return same_unit
+    assigned = exists(select(CaseAssignment.id).where(
+        CaseAssignment.case_id == Case.id, CaseAssignment.user_id == user.id, CaseAssignment.ended_at.is_(None)))
+    return and_(same_unit, assigned)
+
+
+def assigned_cases_clause(user: Any):
+    """Cases `user` is assigned to (and may therefore read): "my cases"."""
+    from sqlalchemy import and_, select
+
+    from caseapp.cases.models import Case, CaseAssignment
+
+    mine = select(CaseAssignment.case_id).where(CaseAssignment.user_id == user.id,
+                                                 CaseAssignment.ended_at.is_(None))
+    return and_(readable_cases_clause(user), Case.id.in_(mine))
+
+
+def visible_cases(user: Any):
+    """A SELECT of the cases `user` may read."""
+    from sqlalchemy import select
+
+    from caseapp.cases.models import Case
+
+    return select(Case).where(readable_cases_clause(user))
+
+
+def _load(model: Any, record_id: Any):
+    from caseapp.extensions import db
+
+    try:
+        return db.session.get(model, record_id)
+    except (ValueError, TypeError):
+        return None
+
+
+def _require_case_action(user: Any, case: Any, action: str, *, object_type: str, object_id: Any) -> None:
+    access = case_access(user, case)
+    permission = _CASE_ACTION_PERMISSION[action]
+    if READ not in access:
+        deny(user, permission=permission, object_type=object_type, object_id=object_id,
+             subject_person_id=case.person_id, status=404)
+    if action not in access or not has_permission(user, permission):
+        deny(user, permission=permission, object_type=object_type, object_id=object_id,
+             subject_person_id=case.person_id, status=403)
+
+
+def get_case(user: Any, case_id: Any, action: str = READ):
+    """The case for `action`, or a refusal (audited): 404 for a case the user may not know of, 403 for a case
+    the user may read but not change."""
+    from caseapp.cases.models import Case
+
+    case = _load(Case, case_id)
+    if case is None:
+        deny(user, permission=_CASE_ACTION_PERMISSION[action], object_type="case", object_id=case_id, status=404)
+    _require_case_action(user, case, action, object_type="case", object_id=case.id)
+    return case
+
+
+def _get_in_case(user: Any, model: Any, record_id: Any, action: str, object_type: str):
+    from caseapp.cases.models import Case
+    from caseapp.extensions import db
+
+    record = _load(model, record_id)
+    if record is None:
+        deny(user, permission=_CASE_ACTION_PERMISSION[action], object_type=object_type, object_id=record_id,
+             status=404)
+    case = db.session.get(Case, record.case_id)
+    _require_case_action(user, case, action, object_type=object_type, object_id=record.id)
+    return record, case
+
+
+def get_journal_entry(user: Any, entry_id: Any, action: str = READ):
+    """(entry, case). A draft exists only for its author: anyone else gets 404; `action` "author" is the
+    author's own work on a draft (edit, sign, discard) and needs write access to the case."""
+    from caseapp.cases.models import JournalEntry
+
+    case_action = WRITE if action in (WRITE, "author") else action
+    entry, case = _get_in_case(user, JournalEntry, entry_id, case_action, "journal_entry")
+    if entry.signed_at is None and entry.author_id != user.id:
+        deny(user, permission="journal.write", object_type="journal_entry", object_id=entry.id,
+             subject_person_id=case.person_id, status=404)
+    if action == "author" and entry.author_id != user.id:
+        deny(user, permission="journal.write", object_type="journal_entry", object_id=entry.id,
+             subject_person_id=case.person_id, status=403)
+    return entry, case
+
+
+def get_decision(user: Any, decision_id: Any, action: str = READ):
+    from caseapp.cases.models import Decision
+
+    return _get_in_case(user, Decision, decision_id, action, "decision")
+
+
+def get_intervention(user: Any, intervention_id: Any, action: str = READ):
+    from caseapp.cases.models import Intervention
+
+    return _get_in_case(user, Intervention, intervention_id, action, "intervention")
+
+
+def group_access(user: Any, group: Any) -> frozenset[str]:
+    """Who takes part in a group is case data: its leaders and the unit manager read and write it; colleagues
+    in a sharing unit read it; nobody outside the unit."""
+    if not has_permission(user, "group.read") or getattr(user, "unit_id", None) is None:
+        return frozenset()
+    if group.unit_id != user.unit_id:
+        return frozenset()
+    if user.role is Role.ENHETSCHEF or user.id in (group.leader_id, group.co_leader_id):
+        return frozenset({READ, WRITE})
+    if user.role in CASE_WORKER_ROLES and _unit_shares(group.unit_id):
+        return frozenset({READ})
+    return frozenset()
+
+
+def visible_groups(user: Any):
+    from sqlalchemy import false, or_, select
+
+    from caseapp.cases.models import Group
+
+    query = select(Group)
+    if not has_permission(user, "group.read") or getattr(user, "unit_id", None) is None:
+        return query.where(false())
+    query = query.where(Group.unit_id == user.unit_id)
+    if user.role is Role.ENHETSCHEF or (user.role in CASE_WORKER_ROLES and _unit_shares(user.unit_id)):
+        return query
+    if user.role not in CASE_WORKER_ROLES:
+        return query.where(false())
+    return query.where(or_(Group.leader_id == user.id, Group.co_leader_id == user.id))
+
+
+def get_group(user: Any, group_id: Any, action: str = READ):
+    from caseapp.cases.models import Group
+
+    permission = "group.write" if action == WRITE else "group.read"
+    group = _load(Group, group_id)
+    if group is None:
+        deny(user, permission=permission, object_type="group", object_id=group_id, status=404)
+    access = group_access(user, group)
+    if READ not in access:
+        deny(user, permission=permission, object_type="group", object_id=group.id, status=404)
+    if action not in access or not has_permission(user, permission):
+        deny(user, permission=permission, object_type="group", object_id=group.id, status=403)
+    return group
+
+
+def group_unit_for_new(user: Any):
+    """The unit a new group belongs to: the creator's own (workers and unit managers)."""
+    if not has_permission(user, "group.write") or getattr(user, "unit_id", None) is None:
+        deny(user, permission="group.write", object_type="group")
+    return user.unit_id
+
+
+def get_relation(user: Any, relation_id: Any, action: str = READ):
+    """A relation between two people, for a user who may see the person it belongs to. It grants nothing on
+    the other person."""
+    from caseapp.cases.models import PersonRelation
+    from caseapp.extensions import db
+    from caseapp.people.models import Person
+
+    permission = "relation.write" if action == WRITE else "person.read"
+    relation = _load(PersonRelation, relation_id)
+    if relation is None:
+        deny(user, permission=permission, object_type="relation", object_id=relation_id, status=404)
+    person = db.session.get(Person, relation.person_id)
+    if not can_see_person(user, person):
+        deny(user, permission=permission, object_type="relation", object_id=relation.id,
+             subject_person_id=person.id, status=404)
+    if not has_permission(user, permission):
+        deny(user, permission=permission, object_type="relation", object_id=relation.id,
+             subject_person_id=person.id, status=403)
+    return relation
+
+
+def assignable_workers(unit_id: Any):
+    """A SELECT of the active workers of a unit a case can be assigned to."""
+    from sqlalchemy import select
+
+    from caseapp.accounts.models import User
+
+    return (select(User).where(User.unit_id == unit_id, User.disabled_at.is_(None),
+                               User.role.in_(list(CASE_WORKER_ROLES) + [Role.ENHETSCHEF]))
+            .order_by(User.display_name))
+
+
+def case_creation_unit(user: Any):
+    """The unit a new case belongs to: the creator's own."""
+    if not has_permission(user, "case.create") or getattr(user, "unit_id", None) is None:
+        deny(user, permission="case.create", object_type="case")
+    return user.unit_id
+
+
+def person_has_cases(person_id: Any) -> bool:
+    from sqlalchemy import select
+
+    from caseapp.cases.models import Case
+    from caseapp.extensions import db
+
+    return db.session.scalar(select(Case.id).where(Case.person_id == person_id).limit(1)) is not None
+
+
+def person_readable_via_cases(user: Any, person_id: Any) -> bool:
+    from sqlalchemy import select
+
+    from caseapp.cases.models import Case
+    from caseapp.extensions import db
+
+    return db.session.scalar(select(Case.id).where(Case.person_id == person_id, readable_cases_clause(user))
+                             .limit(1)) is not None
+
+
+def people_visibility_clause(user: Any):
+    """SQL condition on `Person`: same rule as `can_see_person` (a readable case, or registered by the user's
+    unit and without any case). Correlated EXISTS, so a search over a few candidates stays an index lookup."""
+    from sqlalchemy import and_, exists, or_, select
+
+    from caseapp.cases.models import Case
+    from caseapp.people.models import Person
+
+    readable = exists(select(Case.id).where(Case.person_id == Person.id, readable_cases_clause(user)))
+    no_case = ~exists(select(Case.id).where(Case.person_id == Person.id))
+    return or_(readable, and_(Person.registered_unit_id == user.unit_id, no_case))
+
+
+def person_writable_via_cases(user: Any, person_id: Any) -> bool:
+    from sqlalchemy import select
+
+    from caseapp.cases.models import Case
+    from caseapp.extensions import db
+
+    query = select(Case.id).where(Case.person_id == person_id, assigned_cases_clause(user))
+    if user.role is Role.ENHETSCHEF:
+        query = select(Case.id).where(Case.person_id == person_id, Case.unit_id == user.unit_id)
+    return db.session.scalar(query.limit(1)) is not None

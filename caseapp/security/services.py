@@ -43,6 +43,7 @@ def load_keys(app: Flask, *, keys_required: bool) -> None:
     app.extensions["caseapp.keys"] = provider
     app.extensions.pop("caseapp.secret_box", None)
     app.extensions.pop("caseapp.blind_indexer", None)
+    app.extensions.pop("caseapp.system_keys", None)
 
 
 def key_provider() -> KeyProvider:
@@ -58,3 +59,14 @@ def secret_box() -> SecretBox:
 
 def passwords() -> Passwords:
     return current_app.extensions["caseapp.passwords"]
+
+
+def system_key(purpose: str):
+    """The data key for system texts of one purpose (see crypto.system_data_key), cached per app."""
+    from caseapp.security.crypto import system_data_key
+
+    cache = current_app.extensions.setdefault("caseapp.system_keys", {})
+    key = cache.get(purpose)
+    if key is None:
+        key = cache[purpose] = system_data_key(key_provider().index_key(), purpose)
+    return key

@@ -1,0 +1,318 @@
+"""Benchmark: casework pages, server time through the WSGI app, logged in, with the audit chain on.
+
+    python bench/bench_pages.py [--quick] [--data DIR] [--url POSTGRESQL_URL] [--requests N]
+
+Pages: the worker's start page, a case page with 20 journal entries, the unit manager's caseload page, search by
+personnummer and by name (POST /arenden/sok). Each page runs in three variants in the same run:
+
+- full      the app as deployed: encrypted fields, every read and refusal written to the hash-chained audit log;
+- no_enc    the same pages on a twin database holding the same rows in plain UTF-8, with the column type switched
+            to pass-through (`security.fields._benchmark_passthrough`, a bench-only switch): what encryption costs;
+- no_audit  the encrypted database with `audit.record` replaced by a no-op (bench-only): what the audit log costs.
+
+The floor, in the same run: a bare Flask + SQLAlchemy page that reads the same 20 entries out of the journal table
+and decrypts them (unwrapping the person's data key), and the same page also committing one hash-chained row.
+Each page is reported as p50/p95 in ms and as a ratio of its p50 to the floor's. The time is taken around the WSGI
+call (environ in, body consumed): routing, hooks, session, queries, decryption, templates, audit, commit.
+
+The data set comes from bench/gen_dataset.py (--data DIR, default bench/out/pages-data; generated if missing, which
+takes minutes at full size). --quick generates a small set in a temporary directory and runs fewer requests.
+The last stdout line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("CASEAPP_INSTANCE_DIR", tempfile.mkdtemp(prefix="caseapp-bench-"))
+
+import gen_dataset  # noqa: E402
+from flask import Flask, render_template_string  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy.orm import scoped_session, sessionmaker  # noqa: E402
+from werkzeug.test import EnvironBuilder  # noqa: E402
+
+from caseapp.extensions import db  # noqa: E402
+from caseapp.security import audit, fields  # noqa: E402
+from caseapp.security import auth as authlib  # noqa: E402
+from caseapp.security.crypto import DataKey, wrap_aad  # noqa: E402
+from caseapp.security.keys import FileKeyProvider  # noqa: E402
+
+GOALS_MS = {"start": 5.0, "case": 5.0, "caseload": 10.0, "search_pnr": 10.0, "search_name": 10.0}
+
+
+# ------------------------------------------------------------------------------------------------ the app
+
+
+class Client:
+    """Drives the WSGI app directly: builds the environ outside the timed part, keeps the session cookie."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.cookies: dict[str, str] = {}
+
+    def _environ(self, method: str, path: str, data: dict | None):
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+        return EnvironBuilder(path=path, method=method, data=data, headers=headers,
+                              environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+
+    def request(self, method: str, path: str, data: dict | None = None) -> tuple[float, int, bytes]:
+        environ = self._environ(method, path, data)
+        captured = {}
+
+        def start_response(status, headers, exc_info=None):
+            captured["status"] = int(status.split()[0])
+            captured["headers"] = headers
+
+        t0 = time.perf_counter()
+        result = self.app(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        elapsed = time.perf_counter() - t0
+        for name, value in captured["headers"]:
+            if name.lower() == "set-cookie":
+                cookie = SimpleCookie(value)
+                for key, morsel in cookie.items():
+                    self.cookies[key] = morsel.value
+        return elapsed, captured["status"], body
+
+
+def login(app, who: dict) -> Client:
+    from sqlalchemy import update
+
+    from caseapp.accounts.models import User
+
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == who["username"]).values(totp_last_counter=None))
+        db.session.commit()
+    c = Client(app)
+    _t, status, _b = c.request("POST", "/login", {"username": who["username"], "password": who["password"]})
+    assert status == 302, f"password step: {status}"
+    _t, status, _b = c.request("POST", "/login/kod", {"code": authlib.totp_code(who["totp"], time.time())})
+    assert status == 302, f"code step: {status}"
+    return c
+
+
+def make_app(url: str, key_dir: str):
+    return gen_dataset.make_app(url, Path(key_dir))
+
+
+@contextlib.contextmanager
+def audit_off():
+    """Bench only: `audit.record` does nothing (no event, no chain), everything else unchanged."""
+    original = audit.record
+    audit.record = lambda *a, **k: None
+    try:
+        yield
+    finally:
+        audit.record = original
+
+
+@contextlib.contextmanager
+def encryption_off(app):
+    """Bench only: the column type stores and reads plain UTF-8 (`fields._benchmark_passthrough`). The app
+    context is only needed to switch it on; requests must not run inside it (they would share `g`)."""
+    with app.app_context():
+        switch = fields._benchmark_passthrough()
+        switch.__enter__()
+    try:
+        yield
+    finally:
+        switch.__exit__(None, None, None)
+
+
+# ------------------------------------------------------------------------------------------------ the floor
+
+
+FLOOR_TEMPLATE = """<!doctype html><html lang="sv"><title>Ärende</title><main><h1>Journal</h1>
+{% for t in texts %}<article><p>{{ t }}</p></article>{% endfor %}</main></html>"""
+
+
+def floor_app(url: str, key_dir: str, case_id: str, person_id: str) -> Flask:
+    """A bare Flask + SQLAlchemy page: the same 20 entries, decrypted; optionally one hash-chained row."""
+    app = Flask("floor")
+    engine = create_engine(url)
+    session = scoped_session(sessionmaker(engine))
+    provider = FileKeyProvider(key_dir, strict_permissions=False)
+    from caseapp.cases.models import JournalEntry
+    from caseapp.people.models import PersonKey
+
+    entries = JournalEntry.__table__
+    keys = PersonKey.__table__
+    cid, pid = uuid.UUID(case_id), uuid.UUID(person_id)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_floor_chain (seq INTEGER PRIMARY KEY, prev BYTEA, "
+                          "hash BYTEA, payload TEXT)".replace("BYTEA", "BLOB" if engine.dialect.name == "sqlite"
+                                                             else "BYTEA")))
+        conn.execute(text("DELETE FROM bench_floor_chain"))
+
+    def read():
+        s = session()
+        row = s.execute(select(keys.c.key_id, keys.c.kek_version, keys.c.wrapped).where(keys.c.person_id == pid)).one()
+        raw = provider.unwrap_data_key(row.kek_version, row.wrapped, wrap_aad(pid, row.kek_version, row.key_id))
+        key = DataKey(row.key_id, raw)
+        rows = s.execute(select(entries.c.id, entries.c.text_enc).where(entries.c.case_id == cid)
+                         .order_by(entries.c.event_date.desc(), entries.c.written_at.desc()).limit(20)).all()
+        texts = [key.decrypt(bytes(r.text_enc), "journal_entries", "text_enc", r.id) for r in rows]
+        assert len(texts) == 20
+        return s, texts
+
+    @app.get("/floor")
+    def floor():
+        s, texts = read()
+        html = render_template_string(FLOOR_TEMPLATE, texts=texts)
+        s.rollback()
+        session.remove()
+        return html
+
+    @app.get("/floor-audit")
+    def floor_audit():
+        s, texts = read()
+        html = render_template_string(FLOOR_TEMPLATE, texts=texts)
+        if engine.dialect.name == "postgresql":
+            s.execute(text("LOCK TABLE bench_floor_chain IN EXCLUSIVE MODE"))
+        head = s.execute(text("SELECT seq, hash FROM bench_floor_chain ORDER BY seq DESC LIMIT 1")).first()
+        seq, prev = (head[0] + 1, bytes(head[1])) if head else (1, b"\0" * 32)
+        payload = json.dumps({"action": "view", "object": case_id, "subject": person_id, "at": time.time()})
+        digest = hashlib.sha256(prev + payload.encode()).digest()
+        s.execute(text("INSERT INTO bench_floor_chain (seq, prev, hash, payload) VALUES (:s, :p, :h, :d)"),
+                  {"s": seq, "p": prev, "h": digest, "d": payload})
+        s.commit()
+        session.remove()
+        return html
+
+    return app
+
+
+# ------------------------------------------------------------------------------------------------ running
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def measure(fn, n: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    gc.collect()
+    gc.disable()
+    try:
+        return [fn() for _ in range(n)]
+    finally:
+        gc.enable()
+
+
+def run(meta: dict, n: int, warmup: int) -> dict:
+    urls, key_dir = meta["urls"], meta["key_dir"]
+    apps = {"full": make_app(urls["enc"], key_dir), "no_enc": make_app(urls["plain"], key_dir)}
+    clients = {}
+    for variant, app in apps.items():
+        ctx = encryption_off(app) if variant == "no_enc" else contextlib.nullcontext()
+        with ctx:
+            clients[variant] = {"worker": login(app, meta["worker"]), "chef": login(app, meta["chef"])}
+    clients["no_audit"] = clients["full"]
+    pages = {
+        "start": ("worker", "GET", "/", None),
+        "case": ("worker", "GET", f"/arenden/{meta['case_id']}", None),
+        "caseload": ("chef", "GET", "/arenden/enhet", None),
+        "search_pnr": ("worker", "POST", "/arenden/sok", {"q": meta["search_pnr"]}),
+        "search_name": ("worker", "POST", "/arenden/sok", {"q": meta["search_name"]}),
+    }
+    results: dict[str, dict] = {}
+    checks = {"case": b"<article class=\"entry", "search_pnr": b"/arenden/", "search_name": b"/arenden/",
+              "caseload": b"table-numbers", "start": b"Mina \xc3\xa4renden"}
+    switches = {"full": contextlib.nullcontext, "no_enc": lambda: encryption_off(apps["no_enc"]),
+                "no_audit": audit_off}
+    for page, (who, method, path, data) in pages.items():
+        times: dict[str, list[float]] = {v: [] for v in switches}
+
+        def once(variant, page=page, who=who, method=method, path=path, data=data):
+            with switches[variant]():
+                elapsed, status, body = clients[variant][who].request(method, path, data)
+            assert status == 200 and checks[page] in body, (page, variant, status, body[:300])
+            return elapsed
+
+        # The variants alternate request by request, so that drift in the machine's load hits all alike.
+        for i in range(warmup + n):
+            for variant in switches:
+                elapsed = once(variant)
+                if i >= warmup:
+                    times[variant].append(elapsed)
+        for variant, values in times.items():
+            results[f"{page}.{variant}"] = {"p50_ms": round(pct(values, .5) * 1000, 3),
+                                            "p95_ms": round(pct(values, .95) * 1000, 3)}
+    floor = floor_app(urls["enc"], key_dir, meta["case_id"], meta["floor_person_id"])
+    fc = Client(floor)
+    for name, path in (("floor", "/floor"), ("floor_audit", "/floor-audit")):
+        def once(path=path):
+            elapsed, status, _body = fc.request("GET", path)
+            assert status == 200
+            return elapsed
+
+        times = measure(once, n, warmup)
+        results[name] = {"p50_ms": round(pct(times, .5) * 1000, 3), "p95_ms": round(pct(times, .95) * 1000, 3)}
+    base = results["floor"]["p50_ms"]
+    summary = {}
+    for page in pages:
+        full, no_enc, no_audit = (results[f"{page}.{v}"] for v in ("full", "no_enc", "no_audit"))
+        summary[page] = {
+            "p50_ms": full["p50_ms"], "p95_ms": full["p95_ms"], "ratio_to_floor": round(full["p50_ms"] / base, 2),
+            "encryption_pct": round((full["p50_ms"] / no_enc["p50_ms"] - 1) * 100, 1),
+            "audit_ms": round(full["p50_ms"] - no_audit["p50_ms"], 3),
+            "p95_goal_ms": GOALS_MS[page], "p95_goal_met": full["p95_ms"] <= GOALS_MS[page],
+        }
+    return {"variants": results, "pages": summary}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data", type=Path, default=gen_dataset.DEFAULT_OUT)
+    parser.add_argument("--url", default=None, help="PostgreSQL URL (uses/creates <db>_enc and <db>_plain)")
+    parser.add_argument("--requests", type=int, default=None)
+    parser.add_argument("--regenerate", action="store_true")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    if args.quick:
+        data = Path(tempfile.mkdtemp(prefix="caseapp-pages-"))
+        meta = gen_dataset.generate(data, args.url, 1_500, 2_250, 15_000)
+        n, warmup = args.requests or 40, 8
+    else:
+        data = args.data if args.url is None else args.data.with_name(args.data.name + "-pg")
+        meta_path = data / "meta.json"
+        if args.regenerate or not meta_path.exists():
+            meta = gen_dataset.generate(data, args.url, 100_000, 150_000, 1_000_000)
+        else:
+            meta = json.loads(meta_path.read_text())
+        n, warmup = args.requests or 400, 40
+    figures = run(meta, n, warmup)
+    out = {
+        "bench": "pages", "db": "postgresql" if args.url else "sqlite",
+        "dataset": {k: meta[k] for k in ("people", "cases", "entries")}, "requests_per_variant": n,
+        **{f"{page}.{k}": v for page, fig in figures["pages"].items() for k, v in fig.items()},
+        "floor.p50_ms": figures["variants"]["floor"]["p50_ms"], "floor.p95_ms": figures["variants"]["floor"]["p95_ms"],
+        "floor_audit.p50_ms": figures["variants"]["floor_audit"]["p50_ms"],
+        "floor_audit.p95_ms": figures["variants"]["floor_audit"]["p95_ms"],
+        "variants": figures["variants"], "seconds": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps(out, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""The access policy for casework, walked over every route that takes a record id.
+
+A case in the domestic-violence team (a unit that does not share) with every kind of record hanging off it; then
+every endpoint with a record id is requested by a worker of another unit, an unassigned colleague in the same
+(non-sharing) unit, an administrator and an auditor. Each request is refused (403/404), the refusal is audited,
+and no page, list or search shows the records to them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from flask import url_for
+
+from caseapp.accounts.models import Role
+from caseapp.cases import operations as ops
+from caseapp.cases.catalogue import ConsentGiver, DecisionKind, RelationKind
+from caseapp.cases.models import InterventionType
+from caseapp.cases.workflow import FocusArea, Intake
+from caseapp.extensions import db as _db
+from caseapp.security import policy
+from tests.cases.conftest import PNR_ADULT, PNR_ADULT2
+from tests.conftest import AuthActions, audit_events
+
+NAME = "Vendela"
+RELATIVE = "Gunborg"
+
+
+@pytest.fixture()
+def world(app, db, team, catalogue, person_factory):
+    """A case in "rvt" assigned to team["rvt"], with a journal, a decision, an intervention, a group, a relation."""
+    a = team["rvt"].user
+    person = person_factory(a, PNR_ADULT, given_name=NAME, family_name="Östberg")
+    relative = person_factory(a, PNR_ADULT2, given_name=RELATIVE, family_name="Östberg")
+    case = ops.open_case(a, person, ops.NewCase(FocusArea.BROTTSOFFER.value, Intake.ANMALAN.value,
+                                                ops.today() - timedelta(days=5), "Våld i nära relation."),
+                         unit_id=a.unit_id)
+    entry = ops.create_entry(a, case, ops.EntryData("mote", ops.today() - timedelta(days=1), "Samtal om läget."))
+    ops.sign_entry(a, entry)
+    draft = ops.create_entry(a, case, ops.EntryData("anteckning", ops.today(), "Utkast."))
+    _db.session.flush()
+    objection = ops.add_objection(a, entry, ops.today(), "Stämmer inte.")
+    decision = ops.propose_decision(a, case, ops.DecisionData(DecisionKind.INLEDA_UTREDNING.value,
+                                                              "sol2025_utredning", ops.today(), "Utreds."))
+    itype = _db.session.scalar(_db.select(InterventionType).where(InterventionType.code == "stodsamtal_brottsoffer"))
+    item = ops.add_intervention(a, case, ops.InterventionData(itype.id, "pagaende", ops.today(), None, a.id,
+                                                              "Trygghet.", "Samtal varannan vecka.", None, None))
+    _db.session.flush()
+    follow_up = ops.add_follow_up(a, item, ops.today() + timedelta(days=30))
+    consent = ops.add_consent(a, item, ops.ConsentData(ConsentGiver.PERSON.value, "muntligt", ops.today(), None,
+                                                       "Brottsofferjouren: kontaktuppgifter."))
+    circle = _db.session.scalar(_db.select(InterventionType).where(InterventionType.code == "anhorigcirkel"))
+    group = ops.create_group(a, a.unit_id, ops.GroupData(circle.id, "Stödgrupp hösten", "", a.id, None,
+                                                         ops.today() - timedelta(days=10), None))
+    _db.session.flush()
+    session = ops.add_session(a, group, ops.today() - timedelta(days=2), "Trygghet", 0)
+    member = ops.add_member(a, group, case.id, ops.today() - timedelta(days=10))
+    relation = ops.add_relation(a, person, PNR_ADULT2, RelationKind.FORALDER.value)
+    _db.session.commit()
+    assignment = ops.active_assignments(case)[0]
+    ids = {
+        "person_id": person.id, "case_id": case.id, "entry_id": entry.id, "decision_id": decision.id,
+        "intervention_id": item.id, "follow_up_id": follow_up.id, "consent_id": consent.id, "group_id": group.id,
+        "session_id": session.id, "member_id": member.id, "relation_id": relation.id,
+        "assignment_id": assignment.id,
+    }
+    return {"ids": ids, "draft": draft.id, "objection": objection.id, "relative": relative.id,
+            "reference": case.reference}
+
+
+def _record_routes(app):
+    """(rule, method) of every endpoint that takes a record id, except staff administration, the log follow-up
+    and the intervention catalogue (no case content; covered by their own tests)."""
+    for rule in app.url_map.iter_rules():
+        if not rule.arguments or rule.endpoint.split(".")[0] in ("admin", "supervision", "static"):
+            continue
+        if rule.endpoint in ("cases.edit_type",):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def _url(app, rule, ids) -> str:
+    with app.test_request_context():
+        return url_for(rule.endpoint, **{arg: ids[arg] for arg in rule.arguments})
+
+
+def _login(app, account):
+    c = app.test_client()
+    assert AuthActions(c).login(account).status_code == 302
+    return c
+
+
+OUTSIDERS = ["other_unit", "unassigned", "admin", "auditor"]
+
+
+@pytest.fixture()
+def outsiders(team, make_user):
+    return {
+        "other_unit": make_user(Role.HANDLAGGARE, "unga"),
+        "unassigned": team["rvt2"],
+        "admin": team["admin"],
+        "auditor": team["auditor"],
+    }
+
+
+def test_route_walk_refuses_outsiders_and_audits(app, world, outsiders):
+    routes = list(_record_routes(app))
+    assert len(routes) >= 30
+    endpoints = {r.endpoint for r, _m in routes}
+    assert {"cases.view", "cases.entry", "cases.decision", "cases.intervention", "cases.group",
+            "people.view"} <= endpoints
+    for who in OUTSIDERS:
+        account = outsiders[who]
+        c = _login(app, account)
+        for rule, method in routes:
+            before = len(audit_events("denied", actor_user_id=account.id))
+            resp = c.open(_url(app, rule, world["ids"]), method=method,
+                          data={"text": "x", "target": "avslutad", "reason": "x", "worker": str(account.id)})
+            assert resp.status_code in (403, 404), (who, rule.endpoint, method, resp.status_code)
+            body = resp.get_data(as_text=True)
+            assert NAME not in body and world["reference"] not in body, (who, rule.endpoint)
+            denied = audit_events("denied", actor_user_id=account.id)
+            assert len(denied) == before + 1, (who, rule.endpoint, method)
+        # Nothing was written by any of these requests: the case still has its one transition and entry.
+    case = _db.session.get(__import__("caseapp.cases.models", fromlist=["Case"]).Case, world["ids"]["case_id"])
+    assert case.state.value == "aktualisering"
+
+
+def test_refusals_of_case_records_name_the_subject(app, world, outsiders):
+    c = _login(app, outsiders["other_unit"])
+    c.get(f"/arenden/{world['ids']['case_id']}")
+    denied = audit_events("denied", actor_user_id=outsiders["other_unit"].id)[-1]
+    assert denied.subject_person_id == world["ids"]["person_id"]
+    assert denied.object_type == "case"
+
+
+def test_lists_and_search_never_show_outsiders_the_records(app, world, outsiders):
+    for who in ("other_unit", "unassigned"):
+        c = _login(app, outsiders[who])
+        pages = [c.get(u) for u in ("/", "/arenden/", "/arenden/?vy=unit&avslutade=1", "/grupper/", "/personer/")]
+        searches = [c.post("/arenden/sok", data={"q": q}) for q in (PNR_ADULT, NAME, world["reference"])]
+        searches += [c.post("/personer/sok", data={"name": NAME}), c.post("/personer/sok", data={"identity": PNR_ADULT})]
+        for resp in pages + searches:
+            assert resp.status_code == 200
+            body = resp.get_data(as_text=True)
+            for echoed in (NAME, PNR_ADULT, world["reference"]):  # the search form shows what was typed
+                body = body.replace(f'value="{echoed}"', "")
+            assert NAME not in body and world["reference"] not in body and "Stödgrupp" not in body, who
+    for who in ("admin", "auditor"):
+        c = _login(app, outsiders[who])
+        assert NAME not in c.get("/").get_data(as_text=True)
+        assert c.post("/arenden/sok", data={"q": NAME}).status_code == 403
+
+
+def test_assigned_worker_reads_everything_and_reads_are_audited(app, world, team):
+    a = team["rvt"]
+    c = _login(app, a)
+    ids = world["ids"]
+    for path, object_type in ((f"/arenden/{ids['case_id']}", "case"), (f"/journal/{ids['entry_id']}", "journal_entry"),
+                              (f"/beslut/{ids['decision_id']}", "decision"),
+                              (f"/insatser/{ids['intervention_id']}", "intervention")):
+        resp = c.get(path)
+        assert resp.status_code == 200, path
+        assert NAME in resp.get_data(as_text=True)
+        view = audit_events("view", actor_user_id=a.id, object_type=object_type)[-1]
+        assert view.subject_person_id == ids["person_id"]
+    assert c.get(f"/grupper/{ids['group_id']}").status_code == 200
+    body = c.get("/").get_data(as_text=True)
+    assert NAME in body and "Utkast att signera" in body
+    assert audit_events("list", actor_user_id=a.id, subject_person_id=ids["person_id"])
+
+
+def test_unit_manager_reads_and_assigns_but_not_other_units(app, world, team):
+    chef = team["rvt_chef"]
+    c = _login(app, chef)
+    ids = world["ids"]
+    assert c.get(f"/arenden/{ids['case_id']}").status_code == 200
+    assert c.get("/arenden/enhet").status_code == 200
+    resp = c.post(f"/arenden/{ids['case_id']}/tilldela", data={"worker": str(team["rvt2"].id)})
+    assert resp.status_code == 302
+    assert audit_events("update", actor_user_id=chef.id, object_type="case")[-1].details_dict["assign"] == \
+        str(team["rvt2"].id)
+    # The newly assigned colleague now reads the case (and the person).
+    c2 = _login(app, team["rvt2"])
+    assert c2.get(f"/arenden/{ids['case_id']}").status_code == 200
+    assert c2.get(f"/personer/{ids['person_id']}").status_code == 200
+    other_chef = _login(app, team["unga_chef"])
+    assert other_chef.get(f"/arenden/{ids['case_id']}").status_code == 404
+
+
+def test_drafts_are_the_authors_only(app, world, team):
+    chef = _login(app, team["rvt_chef"])
+    assert chef.get(f"/journal/{world['draft']}").status_code == 404
+    assert "Utkast." not in chef.get(f"/arenden/{world['ids']['case_id']}").get_data(as_text=True)
+
+
+def test_sharing_unit_colleague_reads_but_does_not_write(app, team, catalogue, case_factory):
+    owner, colleague = team["unga"], team["unga2"]
+    case = case_factory(owner.user, focus=FocusArea.UNGA_I_RISK)
+    c = _login(app, colleague)
+    assert c.get(f"/arenden/{case.id}").status_code == 200
+    resp = c.post(f"/arenden/{case.id}/journal/ny", data={"entry_type": "mote", "event_date": "2026-01-01",
+                                                          "text": "x"})
+    assert resp.status_code == 403
+    assert audit_events("denied", actor_user_id=colleague.id)[-1].details_dict["permission"] == "case.write"
+
+
+def test_person_visibility_follows_cases(app, team, catalogue, person_factory):
+    a, colleague = team["rvt"].user, team["rvt2"].user
+    person = person_factory(a)
+    # Without a case the registering unit sees the person (so that a case can be opened) ...
+    assert policy.can_see_person(colleague, person)
+    ops.open_case(a, person, ops.NewCase("brottsoffer", "ansokan", ops.today(), "x"), unit_id=a.unit_id)
+    _db.session.commit()
+    # ... once the person has a case, only through cases the user may read (the team does not share).
+    assert not policy.can_see_person(colleague, person)
+    assert policy.can_see_person(a, person)
+    assert _db.session.scalar(policy.visible_people(colleague).where(
+        policy.people_visibility_clause(colleague))) is None
+
+
+def test_relation_grants_no_access(app, team, catalogue, person_factory, case_factory):
+    a, other = team["rvt"].user, team["unga"].user
+    victim = person_factory(a, PNR_ADULT, given_name=NAME)
+    ops.open_case(a, victim, ops.NewCase("brottsoffer", "ansokan", ops.today(), "x"), unit_id=a.unit_id)
+    relative = person_factory(other, PNR_ADULT2, given_name=RELATIVE)
+    ops.open_case(other, relative, ops.NewCase("unga_i_risk", "ansokan", ops.today(), "y"), unit_id=other.unit_id)
+    _db.session.commit()
+    # "other" cannot link to the victim: the victim is not visible to them, so the number finds no one.
+    with pytest.raises(ops.CaseworkError, match="Ingen person"):
+        ops.add_relation(other, relative, PNR_ADULT, "foralder")
+    _db.session.rollback()
+    # A link made where both are visible still shows nothing of the other side to someone who sees only one.
+    chef_rvt = team["rvt_chef"].user
+    rows = ops.relations_for(chef_rvt, victim)
+    assert rows == []
+    assert not policy.can_see_person(other, victim)
+
+
+def test_get_case_with_garbage_id_is_a_404(app, world, team):
+    c = _login(app, team["rvt"])
+    assert c.get(f"/arenden/{uuid.uuid4()}").status_code == 404
+    assert c.get("/arenden/inte-ett-id").status_code == 404
+
+
+def test_person_data_is_changed_only_by_those_who_write_a_case(app, team, catalogue, case_factory):
+    owner, colleague = team["unga"], team["unga2"]
+    case = case_factory(owner.user, focus=FocusArea.UNGA_I_RISK)
+    data = {"given_name": "Anna", "family_name": "Ändrad", "identity": PNR_ADULT, "protection": "none"}
+    reader = _login(app, colleague)
+    assert reader.get(f"/personer/{case.person_id}").status_code == 200
+    assert reader.post(f"/personer/{case.person_id}/andra", data=data).status_code == 403
+    assert audit_events("denied", actor_user_id=colleague.id)[-1].subject_person_id == case.person_id
+    writer = _login(app, owner)
+    assert writer.post(f"/personer/{case.person_id}/andra", data=data).status_code == 302
+
+
+def test_unassigned_reads_land_on_the_attention_list(app, team, catalogue, case_factory):
+    from datetime import timedelta as _td
+
+    from caseapp.cases.operations import unassigned_reads
+    from caseapp.timeutil import utcnow
+
+    owner, colleague, chef = team["unga"], team["unga2"], team["unga_chef"]
+    case = case_factory(owner.user, focus=FocusArea.UNGA_I_RISK)
+    _login(app, colleague).get(f"/arenden/{case.id}")
+    _login(app, owner).get(f"/arenden/{case.id}")
+    _login(app, chef).get(f"/arenden/{case.id}")
+    flagged = unassigned_reads(chef.user, utcnow() - _td(days=1))
+    assert [(k, e.actor_user_id, d["case"]) for k, e, d in flagged] == [("unassigned", colleague.id, str(case.id))]
+    page = _login(app, chef).get("/logg/uppmarksamhet").get_data(as_text=True)
+    assert "Läsning av ärende utan tilldelning" in page
