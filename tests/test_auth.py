@@ -296,3 +296,30 @@ def test_language_switch(client, auth, make_user):
     assert "Welcome" in body and 'lang="en"' in body
     client.post("/language", data={"lang": "sv", "next": "https://evil.example/"})
     assert "Välkommen" in client.get("/").get_data(as_text=True)
+
+
+def test_login_throttling_shares_state_through_redis(test_config, db):
+    """With RATELIMIT_STORAGE_URI pointing at Redis (several app servers), the per-address limit holds across
+    app instances. Skipped only where no Redis answers; CI starts one."""
+    import os
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not running in CI")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    from tests.conftest import make_app
+
+    prefix = f"caseapp-test-{os.getpid()}-{time.time_ns()}"
+    cfg = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": prefix,
+           "LOGIN_RATE_LIMIT": "5 per minute"}
+    first, second = make_app(test_config, **cfg), make_app(test_config, **cfg)
+    statuses = []
+    for i in range(6):
+        app = first if i % 2 == 0 else second
+        with app.app_context():
+            statuses.append(app.test_client().post("/login", data={"username": f"x{i}", "password": "y" * 12})
+                            .status_code)
+    assert statuses[:5] == [200] * 5 and statuses[5] == 429
