@@ -291,8 +291,8 @@ def main() -> None:
     started = time.perf_counter()
     if args.quick:
         data = Path(tempfile.mkdtemp(prefix="caseapp-pages-"))
-        meta = gen_dataset.generate(data, args.url, 1_500, 2_250, 15_000)
-        n, warmup = args.requests or 40, 8
+        meta = gen_dataset.generate(data, args.url, 1_000, 1_500, 10_000)
+        n, warmup = args.requests or 30, 6
     else:
         data = args.data if args.url is None else args.data.with_name(args.data.name + "-pg")
         meta_path = data / "meta.json"

@@ -84,7 +84,7 @@ def view(person_id: uuid.UUID):
     if person.is_shredded:
         return render_template("people/shredded.html", person=person)
     return render_template("people/view.html", person=person,
-                           can_edit=policy.has_permission(_user(), "person.update"))
+                           can_edit=policy.can_update_person(_user(), person))
 
 
 @bp.route("/<uuid:person_id>/andra", methods=["GET", "POST"])
