@@ -59,3 +59,24 @@ def page(browser):
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def browser_login(page, base: str, account) -> None:
+    """Log in through the real pages with password and a fresh one-time code, and wait for the start page."""
+    import time
+
+    from sqlalchemy import update
+
+    from caseapp.accounts.models import User
+    from caseapp.extensions import db
+    from caseapp.security import auth as authlib
+
+    db.session.execute(update(User).where(User.id == account.id).values(totp_last_counter=None))
+    db.session.commit()
+    page.goto(f"{base}/login")
+    page.get_by_label("Användarnamn").fill(account.user.username)
+    page.get_by_label("Lösenord").fill(account.password)
+    page.get_by_role("button", name="Fortsätt").click()
+    page.get_by_label("Engångskod").fill(authlib.totp_code(account.totp_secret, time.time()))
+    page.get_by_role("button", name="Logga in").click()
+    page.get_by_role("heading", name=f"Välkommen, {account.user.display_name}").wait_for()

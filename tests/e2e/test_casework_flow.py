@@ -3,33 +3,17 @@ intervention; a worker of another unit cannot open the case by URL."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from sqlalchemy import update
 
-from caseapp.accounts.models import Role, User
+from caseapp.accounts.models import Role
 from caseapp.cases import operations as ops
 from caseapp.cases.models import Case, JournalEntry
 from caseapp.extensions import db as _db
-from caseapp.security import auth as authlib
 from tests.cases.conftest import PNR_ADULT
 from tests.conftest import audit_events
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import browser_login, screenshot
 
 pytestmark = pytest.mark.e2e
-
-
-def _login(page, base, account):
-    _db.session.execute(update(User).where(User.id == account.id).values(totp_last_counter=None))
-    _db.session.commit()
-    page.goto(f"{base}/login")
-    page.get_by_label("Användarnamn").fill(account.user.username)
-    page.get_by_label("Lösenord").fill(account.password)
-    page.get_by_role("button", name="Fortsätt").click()
-    page.get_by_label("Engångskod").fill(authlib.totp_code(account.totp_secret, time.time()))
-    page.get_by_role("button", name="Logga in").click()
-    page.get_by_role("heading", name=f"Välkommen, {account.user.display_name}").wait_for()
 
 
 def test_worker_opens_case_writes_signs_and_adds_intervention(live_server, page, browser, make_user, db):
@@ -37,7 +21,7 @@ def test_worker_opens_case_writes_signs_and_adds_intervention(live_server, page,
     db.session.commit()
     worker = make_user(Role.HANDLAGGARE, "lamna", username="omar.test")
     outsider = make_user(Role.HANDLAGGARE, "unga", username="sara.test")
-    _login(page, live_server, worker)
+    browser_login(page, live_server, worker)
 
     # Register the person.
     page.get_by_role("link", name="Personer").first.click()
@@ -96,7 +80,7 @@ def test_worker_opens_case_writes_signs_and_adds_intervention(live_server, page,
     other = browser.new_context(locale="sv-SE")
     other_page = other.new_page()
     try:
-        _login(other_page, live_server, outsider)
+        browser_login(other_page, live_server, outsider)
         response = other_page.goto(case_url)
         assert response.status == 404
         assert "Oskar" not in other_page.content()

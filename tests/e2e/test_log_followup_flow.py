@@ -3,32 +3,17 @@ assesses every entry of last month's sample and signs the review off."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import update
 
-from caseapp.accounts.models import Role, User
+from caseapp.accounts.models import Role
 from caseapp.extensions import db as _db
-from caseapp.security import auth as authlib
 from caseapp.supervision.models import LogSample
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import browser_login, screenshot
 from tests.supervision.test_log_followup import add_event, local
 
 pytestmark = pytest.mark.e2e
-
-
-def _login(page, base, account):
-    _db.session.execute(update(User).where(User.id == account.id).values(totp_last_counter=None))
-    _db.session.commit()
-    page.goto(f"{base}/login")
-    page.get_by_label("Användarnamn").fill(account.user.username)
-    page.get_by_label("Lösenord").fill(account.password)
-    page.get_by_role("button", name="Fortsätt").click()
-    page.get_by_label("Engångskod").fill(authlib.totp_code(account.totp_secret, time.time()))
-    page.get_by_role("button", name="Logga in").click()
-    page.get_by_role("heading", name=f"Välkommen, {account.user.display_name}").wait_for()
 
 
 def test_monthly_follow_up_in_browser(live_server, page, make_user, db):
@@ -39,7 +24,7 @@ def test_monthly_follow_up_in_browser(live_server, page, make_user, db):
         add_event(db, worker.user, when=local(last_month.year, last_month.month, 2 + i, 10), object_id=f"read-{i}")
     add_event(db, worker.user, action="denied", outcome="denied", object_type="endpoint", object_id="admin.users")
 
-    _login(page, live_server, chief)
+    browser_login(page, live_server, chief)
     page.get_by_role("link", name="Åtkomstlogg").click()
     page.get_by_role("heading", name="Åtkomstlogg").wait_for()
     screenshot(page, "10-log-events")
