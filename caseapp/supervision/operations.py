@@ -366,6 +366,8 @@ def list_samples(viewer: User) -> list[LogSample]:
 
 
 def sample_events(sample: LogSample) -> dict[int, AuditEvent]:
+    """The audit events a sample points at (reading them is itself audited)."""
+    audit.record("view", object_type="log_sample", object_id=sample.id)
     ids = [item.event_id for item in sample.items]
     return {e.id: e for e in db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(ids or [0])))}
 

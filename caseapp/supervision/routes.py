@@ -173,9 +173,6 @@ def samples():
 @requires("audit.review")
 def sample(sample_id: uuid.UUID):
     s = policy.get_log_sample(_viewer(), sample_id)
-    from caseapp.security import audit
-
-    audit.record("view", object_type="log_sample", object_id=s.id)
     events = ops.sample_events(s)
     return render_template(
         "supervision/sample.html", sample=s, events=events, names=ops.staff_names(
