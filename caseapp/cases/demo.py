@@ -107,7 +107,7 @@ def load_demo_cases() -> None:
     d = lambda n: today - timedelta(days=n)  # noqa: E731
 
     # Unga i risk: a report of concern about a child, skyddsbedömning done, förhandsbedömning running.
-    s = _Story("sara.lind", demo_number(date(2009, 4, 18), 982), "unga_i_risk", "anmalan", d(10),
+    s = _Story("sara.lind", demo_number(date(2009, 4, 8), 238), "unga_i_risk", "anmalan", d(10),
                "Orosanmälan från skolkuratorn: hög frånvaro och oro för kontakter med äldre ungdomar.")
     if s.ok:
         ops.record_skyddsbedomning(s.worker, s.case, d(10))
@@ -119,7 +119,7 @@ def load_demo_cases() -> None:
                "skolan.", sign=False)
 
     # Unga i risk: SIG referral from the police about a 17-year-old; investigated, decided, SIG running.
-    s = _Story("ali.hassan", demo_number(date(2008, 11, 2), 991), "unga_i_risk", "remiss", d(120),
+    s = _Story("ali.hassan", demo_number(date(2008, 11, 10), 239), "unga_i_risk", "remiss", d(120),
                "Remiss från lokalpolisområde Vällingby om social insatsgrupp (SIG).")
     if s.ok:
         ops.record_skyddsbedomning(s.worker, s.case, d(120))
@@ -149,7 +149,7 @@ def load_demo_cases() -> None:
         s.step("uppfoljning", d(14))
 
     # Unga i risk: a report that has waited too long: förhandsbedömning overdue.
-    s = _Story("sara.lind", demo_number(date(2010, 1, 23), 993), "unga_i_risk", "anmalan", d(30),
+    s = _Story("sara.lind", demo_number(date(2010, 1, 5), 239), "unga_i_risk", "anmalan", d(30),
                "Anmälan från polisen efter ett rån i Vällingby centrum.")
     if s.ok:
         ops.record_skyddsbedomning(s.worker, s.case, d(29))
@@ -157,7 +157,7 @@ def load_demo_cases() -> None:
         s.note("telefon", d(28), "Försökt nå vårdnadshavare utan svar. Brev skickat.")
 
     # Lämna en kriminell livsstil: voluntary support straight to an intervention; a corrected note and an objection.
-    s = _Story("omar.haddad", demo_number(date(1998, 6, 30), 985), "lamna_kriminalitet", "ansokan", d(75),
+    s = _Story("omar.haddad", demo_number(date(1996, 7, 11), 239), "lamna_kriminalitet", "ansokan", d(75),
                "Oscar vill lämna en kriminell livsstil och ansöker om stöd.")
     if s.ok:
         s.note("mote", d(74), "Första samtal. Oscar beskriver sin situation och vill ha stöd att hitta arbete.")
@@ -182,8 +182,8 @@ def load_demo_cases() -> None:
                           "kusin, som inte är kriminell.")
 
     # Anhörigstöd: relatives of Oscar, individual support and the circle.
-    oscar = _person(demo_number(date(1998, 6, 30), 985))
-    hanna_story = _Story("omar.haddad", demo_number(date(1996, 2, 14), 984), "anhorigstod", "ansokan", d(45),
+    oscar = _person(demo_number(date(1996, 7, 11), 239))
+    hanna_story = _Story("omar.haddad", demo_number(date(1996, 2, 13), 238), "anhorigstod", "ansokan", d(45),
                          "Syster till en person som vill lämna kriminalitet; vill ha stöd för egen del.")
     if hanna_story.ok:
         hanna_story.step("insats", d(44), "Anhörigstöd ges utan utredning.")
@@ -191,32 +191,32 @@ def load_demo_cases() -> None:
                                  "Fem stödsamtal.", agreed=d(44))
         hanna_story.note("mote", d(30), "Stödsamtal 2. Hanna berättar om hot mot familjen förra året.")
         if oscar is not None:
-            ops.add_relation(hanna_story.worker, oscar, demo_number(date(1996, 2, 14), 984), "syskon")
-    tolvan = _Story("omar.haddad", "191212121212", "anhorigstod", "eget_initiativ", d(40),
+            ops.add_relation(hanna_story.worker, oscar, demo_number(date(1996, 2, 13), 238), "syskon")
+    goran = _Story("omar.haddad", demo_number(date(1995, 5, 12), 239), "anhorigstod", "eget_initiativ", d(40),
                     "Anhörig som vill delta i anhörigcirkeln.")
-    if tolvan.ok:
-        tolvan.step("insats", d(39), "Deltagande i anhörigcirkel.")
-        tolvan.intervention("anhorigcirkel", d(35), "Stöd genom erfarenhetsutbyte med andra anhöriga.", None)
+    if goran.ok:
+        goran.step("insats", d(39), "Deltagande i anhörigcirkel.")
+        goran.intervention("anhorigcirkel", d(35), "Stöd genom erfarenhetsutbyte med andra anhöriga.", None)
         if oscar is not None:
-            ops.add_relation(tolvan.worker, oscar, "191212121212", "annan")
-        members = [c for c in (hanna_story.case, tolvan.case) if c is not None]
-        circle = ops.create_group(tolvan.worker, tolvan.worker.unit_id, ops.GroupData(
-            _type("anhorigcirkel").id, "Anhörigcirkel hösten 2026", "Tisdagar 17.30–19, Vällingby", tolvan.worker.id,
+            ops.add_relation(goran.worker, oscar, demo_number(date(1995, 5, 12), 239), "annan")
+        members = [c for c in (hanna_story.case, goran.case) if c is not None]
+        circle = ops.create_group(goran.worker, goran.worker.unit_id, ops.GroupData(
+            _type("anhorigcirkel").id, "Anhörigcirkel hösten 2026", "Tisdagar 17.30–19, Vällingby", goran.worker.id,
             None, d(35), today + timedelta(days=40)))
         db.session.flush()
         for c in members:
-            ops.add_member(tolvan.worker, circle, c.id, d(35))
-        sessions = [ops.add_session(tolvan.worker, circle, d(n), topic, 0) for n, topic in
+            ops.add_member(goran.worker, circle, c.id, d(35))
+        sessions = [ops.add_session(goran.worker, circle, d(n), topic, 0) for n, topic in
                     ((28, "Att vara anhörig"), (21, "Oro och skuld"), (14, "Att sätta gränser"))]
         db.session.flush()
         db.session.refresh(circle)
         for i, sess in enumerate(sessions):
             present = [str(m.id) for j, m in enumerate(circle.members) if (i + j) % 3 != 2]
-            ops.record_attendance(tolvan.worker, circle, sess.id, present)
-        ops.add_session(tolvan.worker, circle, today + timedelta(days=7), "Vägen framåt", 0)
+            ops.record_attendance(goran.worker, circle, sess.id, present)
+        ops.add_session(goran.worker, circle, today + timedelta(days=7), "Vägen framåt", 0)
 
     # Brottsoffer: a police report about violence in a close relationship, investigation running.
-    s = _Story("maria.berg", demo_number(date(1988, 9, 9), 986), "brottsoffer", "anmalan", d(21),
+    s = _Story("maria.berg", demo_number(date(1995, 3, 24), 238), "brottsoffer", "anmalan", d(21),
                "Polisanmälan om våld i nära relation. Sofia har skyddad folkbokföring.")
     if s.ok:
         s.step("forhandsbedomning", d(21))
@@ -226,7 +226,7 @@ def load_demo_cases() -> None:
         s.intervention("stodsamtal_brottsoffer", d(18), "Trygghet och bearbetning.", None, status="pagaende")
 
     # Brottsoffer: a proposal for sheltered housing waiting for the unit manager.
-    s = _Story("maria.berg", demo_number(date(1993, 7, 15), 990, samordning=True), "brottsoffer", "ansokan", d(12),
+    s = _Story("maria.berg", demo_number(date(1950, 12, 21), 238, samordning=True), "brottsoffer", "ansokan", d(12),
                "Ansökan om skyddat boende.")
     if s.ok:
         s.step("forhandsbedomning", d(12))
@@ -236,13 +236,13 @@ def load_demo_cases() -> None:
         s.decide("bifall", "sol2025_brottsoffer", d(5), "Behov av skydd; skyddat boende i tre månader.")
 
     # Fältassistenterna: outreach contact with a young person; a closed case.
-    s = _Story("jonas.falk", demo_number(date(2011, 5, 20), 992), "unga_i_risk", "eget_initiativ", d(25),
+    s = _Story("jonas.falk", demo_number(date(2011, 5, 19), 238), "unga_i_risk", "eget_initiativ", d(25),
                "Träffad vid uppsökande arbete i Vällingby centrum.")
     if s.ok:
         s.step("insats", d(24), "Förebyggande kontakt utan utredning.")
         s.intervention("faltkontakt", d(24), "Regelbunden kontakt och koppling till fritidsgården.", None)
         s.note("kontakt", d(7), "Träffade Alva på fritidsgården. Hon vill börja i tjejgruppen.")
-    s = _Story("jonas.falk", demo_number(date(2010, 8, 8), 995), "unga_i_risk", "eget_initiativ", d(90),
+    s = _Story("jonas.falk", demo_number(date(2010, 10, 1), 239), "unga_i_risk", "eget_initiativ", d(90),
                "Kontakt vid skolans lunchrast.")
     if s.ok:
         s.step("insats", d(88), "Förebyggande kontakt.")

@@ -1,7 +1,6 @@
 """Demo people for `caseapp demo`: invented people with ordinary Swedish names, addresses in Hässelby and
 Vällingby (house numbers invented), phone numbers from PTS's range for fiction (070-174 06 xx), example.com
-e-mail, and ONLY test identity numbers: Skatteverket's test birth numbers 980-999 (the check digit computed
-here) and the well-known test person 19121212-1212. Never real people.
+e-mail, and ONLY Skatteverket's published test identity numbers (`caseapp.people.testnumbers`). Never real people.
 """
 
 from __future__ import annotations
@@ -15,45 +14,35 @@ from caseapp.accounts.models import Unit
 from caseapp.extensions import db
 from caseapp.people import operations as ops
 from caseapp.people.models import PersonSearchIndex, Protection
-from caseapp.people.personnummer import luhn_check_digit
-
-
-def demo_number(born: date, serial: int, *, samordning: bool = False) -> str:
-    """A valid 12-digit number with a test birth number (980-999)."""
-    if not 980 <= serial <= 999:
-        raise ValueError("demo numbers use Skatteverket's test birth numbers 980-999 only")
-    day = born.day + (60 if samordning else 0)
-    nine = f"{born:%y%m}{day:02d}{serial:03d}"
-    return f"{born:%Y%m}{day:02d}{serial:03d}{luhn_check_digit(nine)}"
-
+from caseapp.people.testnumbers import demo_number
 
 P = Protection
 # unit code, registered by (username), given, family, number, reservnummer?, protection, address, phone, e-mail, notes
 DEMO_PEOPLE = [
-    ("unga-i-risk", "sara.lind", "Elsa", "Johansson", demo_number(date(2009, 4, 18), 982), False, P.NONE,
+    ("unga-i-risk", "sara.lind", "Elsa", "Johansson", demo_number(date(2009, 4, 8), 238), False, P.NONE,
      "Råckstavägen 14\n162 72 Vällingby", "070-174 06 05", None, "Kontakt via skolkuratorn. Vårdnadshavare informerade."),
-    ("unga-i-risk", "ali.hassan", "Liam", "Karlsson", demo_number(date(2008, 11, 2), 991), False, P.NONE,
+    ("unga-i-risk", "ali.hassan", "Liam", "Karlsson", demo_number(date(2008, 11, 10), 239), False, P.NONE,
      "Kirunagatan 5\n162 68 Vällingby", "070-174 06 06", None, "Deltar i skolnärvaroprogrammet."),
-    ("unga-i-risk", "sara.lind", "Noah", "Eriksson", demo_number(date(2010, 1, 23), 993), False,
+    ("unga-i-risk", "sara.lind", "Noah", "Eriksson", demo_number(date(2010, 1, 5), 239), False,
      P.SEKRETESSMARKERING, "Hässelby torg 3\n165 55 Hässelby", None, None, None),
-    ("lamna-kriminalitet", "omar.haddad", "Tolvan", "Tolvansson", "191212121212", False, P.NONE,
-     "Loviselundsvägen 12\n165 61 Hässelby", "070-174 06 07", "tolvan@example.com", "Anhörig. Deltar i anhörigcirkeln."),
-    ("lamna-kriminalitet", "omar.haddad", "Oscar", "Nilsson", demo_number(date(1998, 6, 30), 985), False, P.NONE,
+    ("lamna-kriminalitet", "omar.haddad", "Göran", "Lindqvist", demo_number(date(1995, 5, 12), 239), False, P.NONE,
+     "Loviselundsvägen 12\n165 61 Hässelby", "070-174 06 07", "goran.l@example.com", "Anhörig. Deltar i anhörigcirkeln."),
+    ("lamna-kriminalitet", "omar.haddad", "Oscar", "Nilsson", demo_number(date(1996, 7, 11), 239), False, P.NONE,
      "Grimstagatan 40\n162 58 Vällingby", "070-174 06 08", "oscar.n@example.com",
      "Vill lämna en kriminell livsstil. Kontakt med Jobbtorg Stockholm och Försäkringskassan planeras."),
-    ("lamna-kriminalitet", "omar.haddad", "Hanna", "Pettersson", demo_number(date(1996, 2, 14), 984), False, P.NONE,
+    ("lamna-kriminalitet", "omar.haddad", "Hanna", "Pettersson", demo_number(date(1996, 2, 13), 238), False, P.NONE,
      "Ängbyplan 7\n162 62 Vällingby", None, "hanna.p@example.com", "Individuellt anhörigstöd."),
-    ("relationsvaldsteamet", "maria.berg", "Sofia", "Gustafsson", demo_number(date(1988, 9, 9), 986), False,
+    ("relationsvaldsteamet", "maria.berg", "Sofia", "Gustafsson", demo_number(date(1995, 3, 24), 238), False,
      P.SKYDDAD_FOLKBOKFORING, None, "070-174 06 09", None, "Säker kontaktväg: endast mobil, efter kl. 17."),
-    ("relationsvaldsteamet", "nils.ek", "Fredrik", "Olsson", demo_number(date(1986, 3, 27), 987), False, P.NONE,
+    ("relationsvaldsteamet", "nils.ek", "Fredrik", "Olsson", demo_number(date(1995, 6, 15), 239), False, P.NONE,
      "Spångavägen 300\n162 51 Vällingby", None, None, "Kontakt med förövarprogrammet."),
-    ("relationsvaldsteamet", "maria.berg", "Amanda", "Larsson", demo_number(date(1991, 12, 1), 988), False,
+    ("relationsvaldsteamet", "maria.berg", "Amanda", "Larsson", demo_number(date(1995, 12, 5), 238), False,
      P.FINGERADE, None, None, None, None),
-    ("relationsvaldsteamet", "maria.berg", "Maja", "Persson", demo_number(date(1993, 7, 15), 990, samordning=True),
+    ("relationsvaldsteamet", "maria.berg", "Maja", "Persson", demo_number(date(1950, 12, 21), 238, samordning=True),
      False, P.SEKRETESSMARKERING, "Vinstavägen 22\n162 70 Vällingby", "070-174 06 10", None, "Samordningsnummer."),
-    ("faltassistenterna", "jonas.falk", "Alva", "Svensson", demo_number(date(2011, 5, 20), 992), False, P.NONE,
+    ("faltassistenterna", "jonas.falk", "Alva", "Svensson", demo_number(date(2011, 5, 19), 238), False, P.NONE,
      "Vällingbyplan 2\n162 65 Vällingby", None, None, "Träffad vid uppsökande arbete i centrum."),
-    ("faltassistenterna", "jonas.falk", "William", "Andersson", demo_number(date(2010, 8, 8), 995), False, P.NONE,
+    ("faltassistenterna", "jonas.falk", "William", "Andersson", demo_number(date(2010, 10, 1), 239), False, P.NONE,
      "Hässelby strandväg 9\n165 65 Hässelby", "070-174 06 11", None, None),
     ("faltassistenterna", "jonas.falk", "Adam", "Jönsson", "RES-HV-0042", True, P.NONE,
      None, None, None, "Reservnummer tills identiteten är fastställd."),

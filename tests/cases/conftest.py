@@ -11,12 +11,12 @@ from caseapp.cases import operations as ops
 from caseapp.cases.workflow import FocusArea, Intake
 from caseapp.extensions import db as _db
 from caseapp.people import operations as people_ops
-from caseapp.people.demo import demo_number
+from caseapp.people.testnumbers import demo_number
 
-PNR_ADULT = demo_number(date(1985, 3, 14), 982)
-PNR_ADULT2 = demo_number(date(1979, 10, 5), 991)
-PNR_CHILD = demo_number(date(2012, 1, 9), 984)
-PNR_CHILD2 = demo_number(date(2011, 6, 2), 993)
+PNR_ADULT = demo_number(date(1996, 3, 14), 238)
+PNR_ADULT2 = demo_number(date(1995, 10, 9), 239)
+PNR_CHILD = demo_number(date(2012, 1, 25), 238)
+PNR_CHILD2 = demo_number(date(2011, 11, 24), 239)
 
 
 @pytest.fixture()

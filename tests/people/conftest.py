@@ -8,17 +8,17 @@ import pytest
 
 from caseapp.accounts.models import Role
 from caseapp.people import operations as ops
-from caseapp.people.demo import demo_number
+from caseapp.people.testnumbers import demo_number
 
 
-def number(born: date, serial: int = 982, *, samordning: bool = False) -> str:
-    """A valid 12-digit test number (Skatteverket's test birth numbers 980-999)."""
+def number(born: date, serial: int, *, samordning: bool = False) -> str:
+    """A published test number (caseapp.people.testnumbers): refuses any other."""
     return demo_number(born, serial, samordning=samordning)
 
 
-PNR_ANNA = number(date(1985, 3, 14), 982)  # female
-PNR_BERTIL = number(date(1979, 10, 5), 991)  # male
-PNR_CHILD = number(date(2012, 1, 9), 984)
+PNR_ANNA = number(date(1996, 3, 14), 238)  # female
+PNR_BERTIL = number(date(1995, 10, 9), 239)  # male
+PNR_CHILD = number(date(2012, 1, 25), 238)
 
 
 @pytest.fixture()

@@ -13,11 +13,11 @@ from caseapp.accounts.models import Role, Unit
 from caseapp.extensions import db as _db
 from caseapp.people import operations as ops
 from caseapp.people.models import Person, PersonKey, PersonVersion
+from caseapp.people.testnumbers import published_numbers
 from caseapp.security.crypto import DecryptionError, ShreddedError
 from caseapp.security.keys import FileKeyProvider, ensure_key_files
 from caseapp.security.keys_cli import keys, rewrap_all
 from tests.conftest import audit_events, empty_tables, make_app
-from tests.people.conftest import number
 
 
 @pytest.fixture()
@@ -39,9 +39,10 @@ def people(key_app):
     _db.session.add(unit)
     _db.session.commit()
     created = []
+    numbers = published_numbers(7, born_after=date(1995, 1, 1))
     for i in range(7):
         person = ops.register_person(None, ops.PersonData(
-            given_name=f"Person{i}", family_name="Testsson", identity=number(date(1980 + i, 1, 2 + i), 982 + i),
+            given_name=f"Person{i}", family_name="Testsson", identity=numbers[i],
             notes=f"Anteckning {i}", address=f"Gatan {i}"), unit_id=unit.id)
         created.append(person.id)
     _db.session.commit()

@@ -47,7 +47,7 @@ def test_register_view_edit_and_history(worker):
     person_id = uuid.UUID(resp.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
     page = body(client.get(f"/personer/{person_id}"))
     assert "Anna Andersson" in page and f"{PNR_ANNA[:8]}-{PNR_ANNA[8:]}" in page
-    assert "Råckstavägen 14<br>162 72 Vällingby" in page and "1985-03-14" in page
+    assert "Råckstavägen 14<br>162 72 Vällingby" in page and "1996-03-14" in page
     assert client.get(f"/personer/{person_id}/andra").status_code == 200
     resp = client.post(f"/personer/{person_id}/andra", data=form(identity=PNR_ANNA[2:], notes="Andra",
                                                                 address="Råckstavägen 14\n162 72 Vällingby"))
@@ -76,7 +76,7 @@ def test_nav_link_for_staff_with_units_only(worker, login_as):
 
 def test_invalid_input_is_shown_next_to_the_field_and_nothing_is_written(worker):
     client, _ = worker
-    resp = client.post("/personer/ny", data=form(identity="19850314-9829", notes="x" * 10001, email="nej"))
+    resp = client.post("/personer/ny", data=form(identity="19960314-2383", notes="x" * 10001, email="nej"))
     page = body(resp)
     assert resp.status_code == 422
     assert re.search(r'id="identity-error">Kontrollsiffran stämmer inte\.', page)

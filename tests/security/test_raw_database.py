@@ -28,11 +28,11 @@ from tests.people.conftest import number
 
 EXTRA_PEOPLE = [
     # given, family, number, address, phone, e-mail, notes
-    ("Zelda", "Östlundh", number(date(1977, 2, 3), 996), "Blackebergsvägen 77\n168 50 Bromma", "070-174 06 55",
+    ("Zelda", "Östlundh", number(date(1995, 7, 4), 238), "Blackebergsvägen 77\n168 50 Bromma", "070-174 06 55",
      "zelda.ostlundh@example.com", "Orosanmälan från förskolan om Zelda."),
-    ("Quintus", "Bergqvarn", number(date(2007, 6, 21), 997), "Grimsta gårdsväg 3\n162 55 Vällingby", None, None,
+    ("Quintus", "Bergqvarn", number(date(2008, 9, 15), 239), "Grimsta gårdsväg 3\n162 55 Vällingby", None, None,
      "Träffas varannan vecka. <script>alert(1)</script>"),
-    ("Ylva-Britt", "Maarsson", number(date(1999, 12, 31), 998, samordning=True), None, "+46 70 174 06 56", None,
+    ("Ylva-Britt", "Maarsson", number(date(1950, 4, 17), 238, samordning=True), None, "+46 70 174 06 56", None,
      "Samordningsnummer; tolk behövs."),
 ]
 CHANGED_NOTE = "Uppföljning i november: fortsatt kontakt."
@@ -135,14 +135,14 @@ def populate() -> None:
 
 def test_plaintexts_cover_the_demo_people():
     values = plaintexts()
-    assert "Tolvan Tolvansson" in values and "121212+1212" in values and "19121212-1212" in values
+    assert "Göran Lindqvist" in values and "950512+2391" in values and "19950512-2391" in values
     assert "Råckstavägen 14" in values and "0701740605" in values
     assert not valid_personnummer_in(b"x 2026-11-25 14:10:46.831275 abc123def4567890 1234")
     # Adjacent timestamps are blanked before the scan (0412732026 would otherwise pass for a samordningsnummer).
     stamps = b"\x002026-11-25 15:03:12.0412732026-11-25 15:03:12.041280\x00"
     assert valid_personnummer_in(stamps)
     assert_clean(stamps, set())
-    assert valid_personnummer_in(b"\x00191212121212\x00") and valid_personnummer_in(b" 121212-1212,")
+    assert valid_personnummer_in(b"\x00189001019802\x00") and valid_personnummer_in(b" 900101+9802,")
 
 
 def test_sqlite_file_and_wal_hold_no_personal_data(test_config, tmp_path):
