@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, Uuid, event, inspect
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, Uuid, event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from caseapp.cases.models import ImmutableRecordError, SealedText, _enum
@@ -110,24 +110,34 @@ def _changed_columns(obj) -> set[str]:
 
 
 def _committed(obj, name: str):
-    return inspect(obj).committed_state.get(name, getattr(obj, name))
+    """The value before this unit of work's change (as loaded), or the current one when unchanged."""
+    history = inspect(obj).attrs[name].history
+    if history.deleted:
+        return history.deleted[0]
+    return history.unchanged[0] if history.unchanged else getattr(obj, name)
+
+
+def _stored(session: Session, obj, name: str):
+    """The value in the database (the guard does not trust the session's view of it)."""
+    table = type(obj).__table__
+    return session.connection().execute(select(table.c[name]).where(table.c.id == obj.id)).scalar()
 
 
 @event.listens_for(Session, "before_flush")
 def _guard_violence_records(session: Session, flush_context, instances) -> None:
     for obj in session.deleted:
-        if isinstance(obj, RiskAssessment) and _committed(obj, "status") is Status.SIGNED:
+        if isinstance(obj, RiskAssessment) and _stored(session, obj, "status") == Status.SIGNED.value:
             raise ImmutableRecordError(f"RiskAssessment {obj.id} is signed and cannot be deleted")
         if isinstance(obj, Plan):
             raise ImmutableRecordError(f"Plan {obj.id} is a version of a plan and cannot be deleted")
     for obj in session.dirty:
-        if isinstance(obj, RiskAssessment) and _committed(obj, "status") is Status.SIGNED:
+        if isinstance(obj, RiskAssessment) and _stored(session, obj, "status") == Status.SIGNED.value:
             changed = _changed_columns(obj) - _CIPHERTEXT
             if changed:
                 raise ImmutableRecordError(f"RiskAssessment {obj.id} is signed; refused change of {sorted(changed)}")
         if isinstance(obj, Plan):
             changed = _changed_columns(obj) - _CIPHERTEXT
-            allowed = _SUPERSEDE if _committed(obj, "superseded_at") is None else set()
+            allowed = _SUPERSEDE if _stored(session, obj, "superseded_at") is None else set()
             if changed - allowed:
                 raise ImmutableRecordError(f"Plan {obj.id} is a kept version; refused change of "
                                            f"{sorted(changed - allowed)}")
