@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from caseapp.cases.operations import CaseworkError, today
+from caseapp.cases.operations import CaseworkError, today, view_case
 from caseapp.extensions import db
 from caseapp.people.models import Person
 from caseapp.security import policy
@@ -75,6 +75,7 @@ def _assessment_form(case, kind, values, status=200, errors=None, item=None):
 def new_assessment(case_id: uuid.UUID):
     user = _user()
     case = policy.get_case(user, case_id, policy.WRITE)
+    view_case(user, case, "assessment_new")
     try:
         kind = cat.Kind(request.values.get("metod", ""))
     except ValueError:
@@ -182,6 +183,7 @@ def _plan_form(case, kind, values, status=200, errors=None, plan=None):
 def new_plan(case_id: uuid.UUID):
     user = _user()
     case = policy.get_case(user, case_id, policy.WRITE)
+    view_case(user, case, "plan_new")
     try:
         kind = cat.PlanKind(request.values.get("typ", ""))
     except ValueError:

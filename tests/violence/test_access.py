@@ -168,3 +168,22 @@ def test_sharing_unit_colleague_reads_but_does_not_write(app, team, catalogue, c
     assert c.post(f"/vald/arenden/{case.id}/bedomningar/ny?metod=patriark", data=values("patriark")).status_code \
         == 403
     assert audit_events("denied", actor_user_id=colleague.id)[-1].details_dict["permission"] == "case.write"
+
+
+def test_form_pages_record_a_view_of_the_case(app, rvt_case, team):
+    a = team["rvt"]
+    c = _login(app, a)
+    assert c.get(f"/vald/arenden/{rvt_case.id}/bedomningar/ny?metod=freda_kortfragor").status_code == 200
+    assert c.get(f"/vald/arenden/{rvt_case.id}/planer/ny?typ=sakerhet").status_code == 200
+    pages = [e.details_dict["page"] for e in audit_events("view", actor_user_id=a.id, object_type="case")]
+    assert pages[-2:] == ["assessment_new", "plan_new"]
+    assert audit_events("view", actor_user_id=a.id, object_type="case")[-1].subject_person_id == rvt_case.person_id
+
+
+def test_pages_in_english(app, vworld, team):
+    c = _login(app, team["rvt"])
+    c.post("/language", data={"lang": "en", "next": "/"})
+    body = c.get(f"/vald/bedomningar/{vworld['signed']}").get_data(as_text=True)
+    assert "FREDA danger assessment" in body and "Overall judgement" in body
+    body = c.get(f"/arenden/{vworld['case'].id}").get_data(as_text=True)
+    assert "Risk assessment and protection" in body and "Safety plan" in body
