@@ -109,6 +109,7 @@ def _import_models() -> None:
     from caseapp.people import models as _people  # noqa: F401
     from caseapp.security import audit as _audit  # noqa: F401
     from caseapp.supervision import models as _supervision  # noqa: F401
+    from caseapp.violence import models as _violence  # noqa: F401
 
 
 def _register_blueprints(app: Flask, extra: Iterable[Blueprint]) -> None:
@@ -118,8 +119,9 @@ def _register_blueprints(app: Flask, extra: Iterable[Blueprint]) -> None:
     from caseapp.main.routes import bp as main_bp
     from caseapp.people.routes import bp as people_bp
     from caseapp.supervision.routes import bp as supervision_bp
+    from caseapp.violence.routes import bp as violence_bp
 
-    for bp in (main_bp, accounts_bp, admin_bp, supervision_bp, people_bp, cases_bp, *extra):
+    for bp in (main_bp, accounts_bp, admin_bp, supervision_bp, people_bp, cases_bp, violence_bp, *extra):
         app.register_blueprint(bp)
 
 

@@ -95,6 +95,15 @@ def _load_demo_cases() -> None:
 DEMO_LOADERS.append(_load_demo_cases)
 
 
+def _load_demo_violence() -> None:
+    from caseapp.violence.demo import load_demo_violence
+
+    load_demo_violence()
+
+
+DEMO_LOADERS.append(_load_demo_violence)
+
+
 def load_demo() -> list[DemoLogin]:
     logins = load_units_and_users()
     for loader in DEMO_LOADERS:

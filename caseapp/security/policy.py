@@ -510,3 +510,32 @@ def person_writable_via_cases(user: Any, person_id: Any) -> bool:
     if user.role is Role.ENHETSCHEF:
         query = select(Case.id).where(Case.person_id == person_id, Case.unit_id == user.unit_id)
     return db.session.scalar(query.limit(1)) is not None
+
+
+# --- domestic-violence work (risk assessments, protection and safety plans) ----------------------------------
+# Records of the victim's own case: whoever may read the case reads them, whoever may write in it writes them
+# (`_get_in_case` → `case_access`, so every rule of `case_access`, protected identities included, covers them).
+# An assessment draft is its author's until signed (like a journal draft): anyone else gets 404; "author" is the
+# author's own work on a draft and needs write access to the case.
+
+
+def get_assessment(user: Any, assessment_id: Any, action: str = READ):
+    """(assessment, case) for `action`: read, write or author."""
+    from caseapp.violence.models import RiskAssessment
+
+    case_action = WRITE if action in (WRITE, "author") else action
+    item, case = _get_in_case(user, RiskAssessment, assessment_id, case_action, "risk_assessment")
+    if not item.is_signed and item.author_id != user.id:
+        deny(user, permission=_CASE_ACTION_PERMISSION[case_action], object_type="risk_assessment",
+             object_id=item.id, subject_person_id=case.person_id, status=404)
+    if action == "author" and item.author_id != user.id:
+        deny(user, permission="case.write", object_type="risk_assessment", object_id=item.id,
+             subject_person_id=case.person_id, status=403)
+    return item, case
+
+
+def get_plan(user: Any, plan_id: Any, action: str = READ):
+    """(plan version, case): a protection and action plan or a safety plan, any version."""
+    from caseapp.violence.models import Plan
+
+    return _get_in_case(user, Plan, plan_id, action, "violence_plan")

@@ -58,16 +58,26 @@ def world(app, db, team, catalogue, person_factory):
     session = ops.add_session(a, group, ops.today() - timedelta(days=2), "Trygghet", 0)
     member = ops.add_member(a, group, case.id, ops.today() - timedelta(days=10))
     relation = ops.add_relation(a, person, PNR_ADULT2, RelationKind.FORALDER.value)
+    assessment, plan = _violence_records(a, case)
     _db.session.commit()
     assignment = ops.active_assignments(case)[0]
     ids = {
         "person_id": person.id, "case_id": case.id, "entry_id": entry.id, "decision_id": decision.id,
         "intervention_id": item.id, "follow_up_id": follow_up.id, "consent_id": consent.id, "group_id": group.id,
         "session_id": session.id, "member_id": member.id, "relation_id": relation.id,
-        "assignment_id": assignment.id,
+        "assignment_id": assignment.id, "assessment_id": assessment.id, "plan_id": plan.id,
     }
     return {"ids": ids, "draft": draft.id, "objection": objection.id, "relative": relative.id,
             "reference": case.reference}
+
+
+def _violence_records(a, case):
+    """A signed FREDA assessment and a safety plan (caseapp.violence) in the case."""
+    from caseapp.violence import operations as vops
+    from tests.violence.conftest import safety_values, values
+
+    assessment = vops.create_assessment(a, case, "freda_farlighet", values("freda_farlighet"), sign=True)
+    return assessment, vops.create_plan(a, case, "sakerhet", safety_values())
 
 
 def _record_routes(app):
