@@ -20,7 +20,7 @@ from caseapp.violence import catalogue as cat
 from caseapp.violence import operations as ops
 from caseapp.violence.models import RiskAssessment
 
-DEMO_VICTIM = demo_number(date(1988, 9, 9), 986)
+DEMO_VICTIM = demo_number(date(1995, 3, 24), 238)
 
 
 def load_demo_violence() -> None:

@@ -1,5 +1,5 @@
 """`caseapp demo` puts a signed FREDA assessment, a protection and action plan and a safety plan on the
-relationsvåldsteam's brottsoffer case of the demo person 1988-09-09 (serial 986); safe to run twice."""
+relationsvåldsteam's brottsoffer case of the demo person born 1995-03-24 (birth number 238); safe to run twice."""
 
 from __future__ import annotations
 
