@@ -451,7 +451,7 @@ def _clean_referral(actor: Any, case: Case, data: ReferralData, errors: dict[str
     basis = data.legal_basis or None
     if basis is not None and basis not in SHARING_BASIS_BY_CODE:
         errors["legal_basis"] = _("Välj en rättslig grund ur listan.")
-    if consent is not None and basis:
+    elif consent is not None and basis:
         errors["legal_basis"] = _("Välj antingen ett samtycke eller en rättslig grund, inte båda.")
     justification = clean_text(data.justification, "justification", errors, max_len=MAX_TEXT)
     excerpt = clean_text(data.journal_excerpt, "journal_excerpt", errors, max_len=MAX_EXCERPT)
