@@ -95,6 +95,15 @@ def _load_demo_cases() -> None:
 DEMO_LOADERS.append(_load_demo_cases)
 
 
+def _load_demo_referrals() -> None:
+    from caseapp.referrals.demo import load_demo_referrals
+
+    load_demo_referrals()
+
+
+DEMO_LOADERS.append(_load_demo_referrals)
+
+
 def load_demo() -> list[DemoLogin]:
     logins = load_units_and_users()
     for loader in DEMO_LOADERS:
