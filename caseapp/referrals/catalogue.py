@@ -21,7 +21,7 @@ class PartnerKind(enum.StrEnum):
     EMPLOYMENT_SERVICE = "arbetsformedling"
     HEALTH_CARE = "region_vard"
     SCHOOL = "skola"
-    PROBATION = "kriminalvard"
+    PROBATION = "frivard"
     VICTIM_SUPPORT = "brottsofferstod"
     CIVIL_SOCIETY = "civilsamhalle"
     OTHER = "annan"
