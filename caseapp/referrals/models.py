@@ -212,10 +212,13 @@ class Disclosure(db.Model):
     justification_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     description_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # what was disclosed
     recipient_detail_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # who at the partner
+    # The document as it left (a referral's letter, JSON of `operations.Letter`): re-prints show what was sent.
+    content_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     justification = Encrypted("justification_enc")
     description = Encrypted("description_enc")
     recipient_detail = Encrypted("recipient_detail_enc")
+    content = Encrypted("content_enc")
 
     partner: Mapped[Partner] = relationship(lazy="joined")
 
@@ -224,7 +227,7 @@ class Disclosure(db.Model):
         return [DataCategory(c) for c in parse_codes(self.categories)]
 
 
-_DISCLOSURE_CIPHERTEXT = {"justification_enc", "description_enc", "recipient_detail_enc"}
+_DISCLOSURE_CIPHERTEXT = {"justification_enc", "description_enc", "recipient_detail_enc", "content_enc"}
 
 
 @event.listens_for(Session, "before_flush")

@@ -11,6 +11,8 @@ when the request rolls back) and raises `ReferralError` with a Swedish message. 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import uuid
 import zlib
 from collections import defaultdict
@@ -360,14 +362,14 @@ def record_disclosure(actor: Any, case: Case, recipient_partner: Partner | None,
                       justification: Any, categories: Iterable[Any], *, consent: SharingConsent | None = None,
                       description: Any = None, recipient_detail: Any = None, channel: Any = Channel.PHONE,
                       disclosed_on: Any = None, source: str = "manual",
-                      referral: Referral | None = None) -> Disclosure:
+                      referral: Referral | None = None, content: str | None = None) -> Disclosure:
     """Record that data about the case's person was disclosed to `recipient_partner` (for instance to the
     police without consent, OSL 10 kap. 18 b or 18 c §), and write its "disclose" audit event.
 
     The same check as a referral: a valid consent covering the recipient and the categories, or a legal basis
     with a justification. The actor must write the case (load it with `policy.get_case(user, id, "write")`).
     `source` names the flow ("manual", "referral", or e.g. "dv_risk" for the domestic-violence team's
-    risk-of-serious-violence flow). Refused: a "denied" audit event and `ReferralError`; nothing is written."""
+    risk-of-serious-violence flow); `content` is the document as it left, if there was one (kept encrypted). Refused: a "denied" audit event and `ReferralError`; nothing is written."""
     errors: dict[str, str] = {}
     if recipient_partner is None:
         errors["partner_id"] = _("Välj mottagare.")
@@ -400,6 +402,7 @@ def record_disclosure(actor: Any, case: Case, recipient_partner: Partner | None,
     item.justification = text
     item.description = what
     item.recipient_detail = detail
+    item.content = content
     db.session.add(item)
     audit.record("disclose", actor=actor, object_type="disclosure", object_id=item.id,
                  subject_person_id=case.person_id,
@@ -548,13 +551,15 @@ def send_referral(actor: Any, referral: Referral, case: Case, *, confirm_protect
         _refuse(actor, refusal, object_type="referral", object_id=referral.id, subject=person.id,
                 partner=referral.partner)
     _check_protected(actor, referral, person, confirm_protected, "send")
-    disclosure = record_disclosure(actor, case, referral.partner, referral.legal_basis, referral.justification,
-                                   referral.category_codes, consent=referral.consent, channel=how,
-                                   disclosed_on=day, source="referral", referral=referral)
     referral.state = ReferralState.SENT
     referral.sent_on = day
     referral.sent_at = utcnow()
     referral.sent_by = actor.id
+    letter = _build_for(referral, case, person, confirmed=confirm_protected)
+    disclosure = record_disclosure(actor, case, referral.partner, referral.legal_basis, referral.justification,
+                                   referral.category_codes, consent=referral.consent, channel=how,
+                                   disclosed_on=day, source="referral", referral=referral,
+                                   content=json.dumps(dataclasses.asdict(letter), ensure_ascii=False))
     referral.updated_at = utcnow()
     audit.record("update", actor=actor, object_type="referral", object_id=referral.id,
                  subject_person_id=person.id, details={"state": ReferralState.SENT.value,
@@ -705,17 +710,38 @@ def build_letter(referral: Referral, case: Case, person: Person, *, confirmed: b
                   sections=sections, protected=protected, address_withheld=address_withheld)
 
 
-def letter_for(actor: Any, referral: Referral, case: Case, *, confirmed: bool = False) -> tuple[Letter, Person]:
+def _build_for(referral: Referral, case: Case, person: Person, *, confirmed: bool) -> Letter:
     from caseapp.accounts.models import Unit, User
 
-    person = db.session.get(Person, case.person_id)
-    if person.is_shredded:
-        raise ReferralError(_("Personens uppgifter är gallrade."))
     sender = db.session.get(User, referral.sent_by or referral.created_by)
     unit = db.session.get(Unit, case.unit_id)
     return build_letter(referral, case, person, confirmed=confirmed,
-                        sender_name=sender.display_name if sender else "",
-                        unit_name=unit.name if unit else ""), person
+                        sender_name=sender.display_name if sender else "", unit_name=unit.name if unit else "")
+
+
+def sent_letter(referral: Referral) -> Letter | None:
+    """The letter as it was sent (kept on the referral's disclosure), or None for a draft."""
+    item = db.session.scalar(select(Disclosure).where(Disclosure.referral_id == referral.id)
+                             .order_by(Disclosure.recorded_at).limit(1))
+    if item is None or item.content_enc is None:
+        return None
+    data = json.loads(item.content)
+    data["sections"] = [LetterSection(**s) for s in data["sections"]]
+    return Letter(**data)
+
+
+def letter_for(actor: Any, referral: Referral, case: Case, *, confirmed: bool = False) -> tuple[Letter, Person]:
+    """The letter to show, print or export: once sent, the letter as sent; a draft as it would go now. For a
+    protected identity without the confirmed review, always built afresh without the address (the sent
+    letter may hold a sekretessmarkering address that was explicitly included)."""
+    person = db.session.get(Person, case.person_id)
+    if person.is_shredded:
+        raise ReferralError(_("Personens uppgifter är gallrade."))
+    if person.protection is Protection.NONE or confirmed:
+        sent = sent_letter(referral)
+        if sent is not None:
+            return sent, person
+    return _build_for(referral, case, person, confirmed=confirmed), person
 
 
 def print_letter(actor: Any, referral: Referral, case: Case, *, confirmed: bool) -> Letter:

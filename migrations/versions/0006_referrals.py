@@ -128,6 +128,7 @@ def upgrade():
     sa.Column('justification_enc', sa.LargeBinary(), nullable=True),
     sa.Column('description_enc', sa.LargeBinary(), nullable=True),
     sa.Column('recipient_detail_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('content_enc', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_disclosures_case_id_cases')),
     sa.ForeignKeyConstraint(['consent_id'], ['sharing_consents.id'], name=op.f('fk_disclosures_consent_id_sharing_consents')),
     sa.ForeignKeyConstraint(['partner_id'], ['partners.id'], name=op.f('fk_disclosures_partner_id_partners')),

@@ -139,3 +139,21 @@ def test_protected_address_never_appears(app, db, make_user, catalogue, partners
     assert "Adressen lämnas inte ut" in html
     assert c.post(f"/remisser/{referral.id}/skicka", data={"channel": "brev", "confirm_protected": "y"}
                   ).status_code == 302
+
+
+def test_a_sent_letter_is_kept_and_reprinted_as_sent(world, referral_factory):
+    w, case = world["worker"].user, world["case"]
+    referral = referral_factory(w, case, world["jobbtorg"], consent=world["consent"],
+                                categories=("identitet", "arende"))
+    assert world["client"].post(f"/remisser/{referral.id}/skicka", data={"channel": "brev"}).status_code == 302
+    _db.session.expire_all()
+    from caseapp.cases.models import Case
+
+    stored = _db.session.get(Case, case.id)
+    stored.summary = "Ny sammanfattning efter att remissen skickats."
+    _db.session.commit()
+    html, pdf = _outputs(world["client"], referral)
+    assert SUMMARY in html and _in_pdf(SUMMARY, pdf)
+    assert "Ny sammanfattning" not in html
+    disclosure = _db.session.scalar(_db.select(ops.Disclosure))
+    assert b"Lindqvist" not in disclosure.content_enc and "Lindqvist" in disclosure.content
