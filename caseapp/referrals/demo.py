@@ -1,7 +1,7 @@
 """Demo referrals for `caseapp demo`: the partner list, sharing consents (one withdrawn, one expired) and referrals
 in every state on the casework demo cases, and a disclosure to the police without consent (OSL 10 kap. 18 c §).
 Everything goes through the operations (the same checks as in the app), back-dated. Safe to run twice: a case that
-already has referrals is skipped.
+already has referrals or consents is skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from caseapp.cases.models import Case
 from caseapp.extensions import db
 from caseapp.people.demo import demo_number
 from caseapp.referrals import operations as ops
-from caseapp.referrals.models import Partner, Referral
+from caseapp.referrals.models import Partner, Referral, SharingConsent
 
 
 def _case(number: str) -> Case | None:
@@ -25,7 +25,8 @@ def _case(number: str) -> Case | None:
     if person is None:
         return None
     case = db.session.scalar(select(Case).where(Case.person_id == person.id).order_by(Case.created_at).limit(1))
-    if case is None or db.session.scalar(select(Referral.id).where(Referral.case_id == case.id).limit(1)):
+    if case is None or db.session.scalar(select(Referral.id).where(Referral.case_id == case.id).limit(1)) or \
+            db.session.scalar(select(SharingConsent.id).where(SharingConsent.case_id == case.id).limit(1)):
         return None
     return case
 
@@ -97,24 +98,30 @@ def load_demo_referrals() -> None:
         ops.send_referral(omar, r, case, on=d(65))
         _step(omar, r, case, "avbojd", d(60), "Frivården har redan avslutat övervakningen.")
 
-    # Liam, 17, in SIG: the police under OSL 10 kap. 18 b § (sent, no answer yet); the school on a consent that
+    # Liam, under 21, in SIG: the police under OSL 10 kap. 18 b § (sent, no answer yet); the school on a consent that
     # was withdrawn after sending (received, the answer is overdue).
     ali = account_ops.find_user("ali.hassan")
     case = _case(demo_number(date(2008, 11, 2), 991))
     if ali is not None and case is not None:
         r = _referral(ali, case, police, d(41), "Samverkan i social insatsgrupp: handlingsplanens insatser.",
                       ("identitet", "insatser"), basis="osl_10_18b",
-                      justification="Liam är 17 år; uppgifterna behövs för att förebygga brott inom SIG.",
+                      justification="Liam är under 21 år; uppgifterna behövs för att förebygga brott inom SIG.",
                       follow_up=today + timedelta(days=10))
         ops.send_referral(ali, r, case, on=d(40))
         consent = _consent(ali, case, [schools], ("identitet", "insatser"), d(35), today + timedelta(days=200),
-                           "Samordning med skolan om närvaro och stöd.", giver="vardnadshavare",
-                           giver_name="Fadern")
+                           "Samordning med skolan om närvaro och stöd.")
         r = _referral(ali, case, schools, d(31), "Stöd från elevhälsan för ökad närvaro.",
                       ("identitet", "insatser"), consent=consent, follow_up=d(7))
         ops.send_referral(ali, r, case, on=d(30))
         _step(ali, r, case, "mottagen", d(25))
         ops.withdraw_consent(ali, consent, case, d(5))
+
+    # Elsa, 17: her mother's consent (as guardian) to share with the school; nothing sent yet.
+    sara = account_ops.find_user("sara.lind")
+    case = _case(demo_number(date(2009, 4, 18), 982))
+    if sara is not None and case is not None:
+        _consent(sara, case, [schools], ("identitet", "arende"), d(3), today + timedelta(days=150),
+                 "Samordning med skolan om närvaro.", giver="vardnadshavare", giver_name="Modern")
 
     # Sofia, skyddad folkbokföring: a referral to Relationsvåldscentrum, reviewed and sent, then cancelled.
     maria = account_ops.find_user("maria.berg")

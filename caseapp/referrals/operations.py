@@ -179,6 +179,11 @@ def record_consent(actor: Any, case: Case, data: ConsentData) -> SharingConsent:
     giver_name = clean_text(data.giver_name, "giver_name", errors, max_len=120, multiline=False)
     if giver is ConsentGiver.GUARDIAN and not giver_name and "giver_name" not in errors:
         errors["giver_name"] = _("Ange vårdnadshavarens namn.")
+    if giver is ConsentGiver.GUARDIAN:
+        person = db.session.get(Person, case.person_id)
+        info = person.identity_info if person is not None and not person.is_shredded else None
+        if info is not None and not info.is_child(today()):
+            errors["giver"] = _("Personen är vuxen: samtycket lämnas av personen själv.")
     if data.form not in ("muntligt", "skriftligt"):
         errors["form"] = _("Välj om samtycket är muntligt eller skriftligt.")
     given = check_date(data.given_on, "given_on", errors, past_only=True)

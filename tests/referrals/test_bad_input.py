@@ -53,6 +53,7 @@ def _referral(setup, **over):
 CONSENT_CASES = [
     ({"giver": "grannen"}, "Välj vem som lämnat samtycket."),
     ({"giver": "vardnadshavare"}, "Ange vårdnadshavarens namn."),
+    ({"giver": "vardnadshavare", "giver_name": "Eva"}, "Personen är vuxen"),
     ({"form": "telepatiskt"}, "Välj om samtycket är muntligt eller skriftligt."),
     ({"valid_to": (today() - timedelta(days=1)).isoformat()}, "före det börjar gälla"),
     ({"valid_from": "2026-13-45"}, "Ange ett giltigt datum"),

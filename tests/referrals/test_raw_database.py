@@ -14,7 +14,7 @@ from caseapp.accounts.models import Role
 from caseapp.extensions import db as _db
 from caseapp.referrals import operations as ops
 from tests.conftest import is_postgres
-from tests.referrals.conftest import PNR_ADULT
+from tests.referrals.conftest import PNR_CHILD
 
 TEXTS = {
     "purpose": "Syftet Qwertyuiop arbetsträning",
@@ -46,7 +46,7 @@ def _raw_database(app) -> bytes:
 
 def test_texts_are_encrypted_at_rest(app, db, make_user, catalogue, partners, case_factory):
     worker = make_user(Role.HANDLAGGARE, "lamna")
-    case = case_factory(worker.user, identity=PNR_ADULT, given_name="Oskar", family_name="Lindqvist")
+    case = case_factory(worker.user, identity=PNR_CHILD, given_name="Oskar", family_name="Lindqvist")
     jobbtorg, police = partners["Jobbtorg Stockholm"], partners["Polisen lokalpolisområde Vällingby"]
     consent = ops.record_consent(worker.user, case, ops.ConsentData(
         "vardnadshavare", TEXTS["guardian"], "skriftligt", ops.today(), ops.today(), ops.today().replace(
