@@ -180,3 +180,12 @@ def test_garbage_ids_are_404(setup):
     for path in ("/remisser/inte-ett-id", f"/remisser/{setup['case'].id}", f"/samtycken/{setup['case'].id}",
                  f"/utlamnanden/{setup['case'].id}"):
         assert c.get(path).status_code == 404, path
+
+
+def test_send_with_an_unknown_channel_is_refused(setup):
+    before = _counts()
+    resp = setup["client"].post(f"/remisser/{setup['referral'].id}/skicka", data={"channel": "brevduva"})
+    assert resp.status_code == 422 and "Välj hur remissen skickas." in resp.get_data(as_text=True)
+    assert _counts() == before
+    _db.session.expire_all()
+    assert _db.session.get(Referral, setup["referral"].id).state.value == "utkast"
