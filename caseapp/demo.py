@@ -95,6 +95,13 @@ def _load_demo_cases() -> None:
 DEMO_LOADERS.append(_load_demo_cases)
 
 
+def _load_demo_referrals() -> None:
+    from caseapp.referrals.demo import load_demo_referrals
+
+    load_demo_referrals()
+
+
+DEMO_LOADERS.append(_load_demo_referrals)
 def _load_demo_violence() -> None:
     from caseapp.violence.demo import load_demo_violence
 

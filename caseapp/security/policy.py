@@ -512,6 +512,70 @@ def person_writable_via_cases(user: Any, person_id: Any) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
+# --- referrals, sharing consent and disclosures --------------------------------------------------------------
+# Referrals, sharing consents and disclosures are case data: whoever may read the case reads them, whoever may
+# write the case writes them (the casework rules above, through `case_access`). A consent belongs to a person
+# but is recorded in a case; it is visible and usable through the cases of that person the user may read, never
+# across units. Administrators maintain the partner list and read no referral content; auditors read none.
+# docs/referrals.md has the rules.
+
+_REFERRALS = {"referral.read", "referral.write"}
+for _role in (*CASE_WORKER_ROLES, Role.ENHETSCHEF):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _REFERRALS
+ROLE_PERMISSIONS[Role.SYSTEMFORVALTARE] = ROLE_PERMISSIONS[Role.SYSTEMFORVALTARE] | {"partner.admin"}
+
+
+def get_referral(user: Any, referral_id: Any, action: str = READ):
+    """(referral, case) for `action` ("read" or "write"), or a refusal (audited; 404/403 as for the case)."""
+    from caseapp.referrals.models import Referral
+
+    return _get_in_case(user, Referral, referral_id, action, "referral")
+
+
+def get_sharing_consent(user: Any, consent_id: Any, action: str = READ):
+    """(consent, case): through the case the consent was recorded in."""
+    from caseapp.referrals.models import SharingConsent
+
+    return _get_in_case(user, SharingConsent, consent_id, action, "sharing_consent")
+
+
+def get_disclosure(user: Any, disclosure_id: Any, action: str = READ):
+    from caseapp.referrals.models import Disclosure
+
+    return _get_in_case(user, Disclosure, disclosure_id, action, "disclosure")
+
+
+def consents_of_person(user: Any, person_id: Any):
+    """A SELECT of the person's sharing consents recorded in cases `user` may read."""
+    from sqlalchemy import select
+
+    from caseapp.cases.models import Case
+    from caseapp.referrals.models import SharingConsent
+
+    return (select(SharingConsent).join(Case, Case.id == SharingConsent.case_id)
+            .where(SharingConsent.person_id == person_id, readable_cases_clause(user)))
+
+
+def visible_referrals(user: Any):
+    """A SELECT of the referrals of cases `user` may read (unit overviews, the start page)."""
+    from sqlalchemy import select
+
+    from caseapp.cases.models import Case
+    from caseapp.referrals.models import Referral
+
+    return select(Referral).join(Case, Case.id == Referral.case_id).where(readable_cases_clause(user))
+
+
+def get_partner_for_admin(user: Any, partner_id: Any):
+    """A partner for the administrator's list (no personal data)."""
+    from caseapp.referrals.models import Partner
+
+    if not has_permission(user, "partner.admin"):
+        deny(user, permission="partner.admin", object_type="partner", object_id=partner_id)
+    partner = _load(Partner, partner_id)
+    if partner is None:
+        deny(user, permission="partner.admin", object_type="partner", object_id=partner_id, status=404)
+    return partner
 # --- domestic-violence work (risk assessments, protection and safety plans) ----------------------------------
 # Records of the victim's own case: whoever may read the case reads them, whoever may write in it writes them
 # (`_get_in_case` → `case_access`, so every rule of `case_access`, protected identities included, covers them).

@@ -84,7 +84,8 @@ def _record_routes(app):
     """(rule, method) of every endpoint that takes a record id, except staff administration, the log follow-up
     and the intervention catalogue (no case content; covered by their own tests)."""
     for rule in app.url_map.iter_rules():
-        if not rule.arguments or rule.endpoint.split(".")[0] in ("admin", "supervision", "static"):
+        # Referrals have their own walk over the same outsiders (tests/referrals/test_access.py).
+        if not rule.arguments or rule.endpoint.split(".")[0] in ("admin", "supervision", "static", "referrals"):
             continue
         if rule.endpoint in ("cases.edit_type",):
             continue
