@@ -342,7 +342,8 @@ def active_assignments(case: Case) -> list[CaseAssignment]:
         CaseAssignment.case_id == case.id, CaseAssignment.ended_at.is_(None)).order_by(CaseAssignment.assigned_at)))
 
 
-def assign(actor: Any, case: Case, worker_id: Any, *, responsible: bool = False) -> CaseAssignment:
+def assign(actor: Any, case: Case, worker_id: Any, *, responsible: bool = False,
+           override_reason: Any = None) -> CaseAssignment:
     try:
         wid = uuid.UUID(str(worker_id))
     except ValueError:
@@ -353,6 +354,9 @@ def assign(actor: Any, case: Case, worker_id: Any, *, responsible: bool = False)
     current = active_assignments(case)
     if any(a.user_id == worker.id for a in current):
         raise CaseworkError({"worker": _("%(name)s är redan tilldelad ärendet.", name=worker.display_name)})
+    from caseapp.protection.operations import prepare_assignment  # victim/perpetrator rule, access list
+
+    prepare_assignment(actor, case, worker, override_reason)
     now = _now()
     if responsible or case.responsible_id is None:
         responsible = True
