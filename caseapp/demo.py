@@ -95,6 +95,15 @@ def _load_demo_cases() -> None:
 DEMO_LOADERS.append(_load_demo_cases)
 
 
+def _load_demo_protection() -> None:
+    from caseapp.protection.demo import load_demo_protection
+
+    load_demo_protection()
+
+
+DEMO_LOADERS.append(_load_demo_protection)
+
+
 def load_demo() -> list[DemoLogin]:
     logins = load_units_and_users()
     for loader in DEMO_LOADERS:

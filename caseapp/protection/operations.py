@@ -394,6 +394,12 @@ def add_witness_child(actor: Any, victim_case: Case, data: ChildData) -> Witness
     if errors:
         raise ProtectionError(errors)
     if child is None:
+        try:
+            info = people_ops.personnummer.parse(text)
+        except people_ops.personnummer.InvalidPersonnummer:
+            info = None  # the registration below reports the number's error
+        if info is not None and not info.is_child(today()):
+            raise ProtectionError({"identity": _("Personen är inte ett barn.")})
         victim = db.session.get(Person, victim_case.person_id)
         level = data.protection or victim.protection
         try:
