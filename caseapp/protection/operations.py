@@ -229,7 +229,8 @@ def _record_override(actor: Any, link: ViolenceLink, worker_id: Any, reason: str
     return override
 
 
-_CONFLICT = ("Medarbetaren kan inte tilldelas ärendet: det skulle ge samma handläggare på båda sidor i ett "
+def _conflict_message() -> str:
+    return _("Medarbetaren kan inte tilldelas ärendet: det skulle ge samma handläggare på båda sidor i ett "
              "ärende om våld i nära relation. Enhetschefen för den våldsutsattas enhet kan göra ett undantag "
              "med en motivering.")
 
@@ -243,7 +244,7 @@ def prepare_assignment(actor: Any, case: Case, worker: User, override_reason: An
         victim_cases = {link.id: db.session.get(Case, link.victim_case_id) for link in found}
         if override_reason in (None, "") or not all(policy.may_override_conflict(actor, c)
                                                     for c in victim_cases.values()):
-            raise ProtectionError({"worker": _(_CONFLICT)})
+            raise ProtectionError({"worker": _conflict_message()})
         errors: dict[str, str] = {}
         reason = _clean_reason(override_reason, errors)
         if errors:
@@ -312,7 +313,7 @@ def create_link(actor: Any, victim_case: Case, data: LinkData) -> ViolenceLink:
     reason = None
     if both:
         if data.override_reason in (None, "") or not policy.may_override_conflict(actor, victim_case):
-            raise ProtectionError({"perpetrator_identity": _(_CONFLICT)})
+            raise ProtectionError({"perpetrator_identity": _conflict_message()})
         reason = _clean_reason(data.override_reason, errors)
         if errors:
             raise ProtectionError(errors)
