@@ -1190,9 +1190,12 @@ def relations_for(actor: Any, person: Person) -> list[RelationRow]:
         PersonRelation.ended_at.is_(None)).order_by(PersonRelation.created_at)))
     others = {r.relative_id if r.person_id == person.id else r.person_id for r in rows}
     visible = people_by_id(o for o in others if policy.can_see_person(actor, _person(o)))
+    hidden = policy.hidden_person_ids(actor, others)  # a protected person's relations stay out of sight
     result = []
     for r in rows:
         other_id = r.relative_id if r.person_id == person.id else r.person_id
+        if other_id in hidden:
+            continue
         other = visible.get(other_id)
         if other is not None and other.is_shredded:
             other = None

@@ -17,7 +17,15 @@ from sqlalchemy.orm import aliased
 
 from caseapp.accounts.models import Role, User
 from caseapp.cases.models import Case, CaseAssignment
-from caseapp.cases.operations import OPEN_STATES, CaseworkError, check_date, clean_text, people_by_id, today
+from caseapp.cases.operations import (
+    OPEN_STATES,
+    CaseworkError,
+    _record_person_reads,
+    check_date,
+    clean_text,
+    people_by_id,
+    today,
+)
 from caseapp.extensions import db
 from caseapp.people import operations as people_ops
 from caseapp.people.models import Person, PersonSearchIndex, Protection
@@ -361,6 +369,7 @@ def links_for(actor: Any, victim_case: Case) -> list[LinkRow]:
         readable = pcase if pcase is not None and "read" in policy.case_access(actor, pcase) else None
         overrides = list(db.session.scalars(select(ViolenceOverride).where(ViolenceOverride.link_id == link.id)))
         rows.append(LinkRow(link, visible, readable, pcase.reference if pcase else None, overrides))
+    _record_person_reads(actor, [r.perpetrator.id for r in rows if r.perpetrator is not None], "violence_links")
     audit.record("view", actor=actor, object_type="violence_link", object_id=victim_case.id,
                  subject_person_id=victim_case.person_id, details={"links": len(rows)}, persist_on_failure=True)
     return rows

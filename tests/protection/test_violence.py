@@ -151,3 +151,18 @@ def test_child_of_a_protected_victim_inherits_the_protection(app, victim_world, 
     assert child.protection.value == "skyddad_folkbokforing"
     assert _login(app, staff["rvt2"]).get(f"/personer/{child.id}").status_code == 404
     assert _login(app, staff["rvt"]).get(f"/personer/{child.id}").status_code == 200
+
+
+def test_a_relation_to_the_protected_victim_does_not_show_on_the_perpetrators_file(app, victim_world, staff):
+    from caseapp.cases.catalogue import RelationKind
+    from caseapp.cases.models import PersonRelation
+
+    _db.session.add(PersonRelation(person_id=victim_world["perpetrator"], relative_id=victim_world["victim"],
+                                   kind=list(RelationKind)[0], created_by=staff["perp_worker"].id))
+    _db.session.commit()
+    c = _login(app, staff["perp_worker"])
+    body = c.get(f"/personer/{victim_world['perpetrator']}").get_data(as_text=True)
+    assert "En person som du inte har åtkomst till" not in body and VICTIM not in body
+    # The victim's own worker still sees the link row (the perpetrator is not visible to them: not named).
+    rows = ops.relations_for(staff["rvt"].user, _db.session.get(ops.Person, victim_world["victim"]))
+    assert any(r.other is None for r in rows)
