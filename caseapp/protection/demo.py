@@ -44,6 +44,7 @@ def load_demo_protection() -> None:
         omar, people_ops.PersonData(given_name="Johan", family_name="Lindqvist", identity=PERPETRATOR_NUMBER,
                                     notes="Deltar i programmet mot våld i nära relationer."),
         unit_id=omar.unit_id, confirm_duplicate=True)
+    db.session.flush()
     perp_case = db.session.scalar(select(Case).where(Case.person_id == perpetrator.id).limit(1)) or \
         case_ops.open_case(omar, perpetrator, case_ops.NewCase(
             "lamna_kriminalitet", "remiss", today - timedelta(days=14),

@@ -148,6 +148,7 @@ def after_person_saved(actor: Any, person: Person, previous: Protection | None) 
     if person.protection == Protection.NONE or (previous is not None and previous != Protection.NONE):
         return
     via = "registration" if previous is None else "protection"
+    db.session.flush()  # the person's row first: the unit of work does not order these tables by foreign key
     users = {actor.id} if getattr(actor, "id", None) is not None and actor.role is not Role.ENHETSCHEF else set()
     users |= set(db.session.scalars(select(CaseAssignment.user_id).join(Case, Case.id == CaseAssignment.case_id)
                                     .where(Case.person_id == person.id, CaseAssignment.ended_at.is_(None))))
@@ -418,6 +419,7 @@ def add_witness_child(actor: Any, victim_case: Case, data: ChildData) -> Witness
                 unit_id=victim_case.unit_id, confirm_duplicate=True)
         except people_ops.PersonError as err:
             raise ProtectionError(err.errors) from None
+        db.session.flush()
     info = child.identity_info
     if info is not None and not info.is_child(today()):
         raise ProtectionError({"identity": _("Personen är inte ett barn.")})
