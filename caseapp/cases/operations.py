@@ -1107,6 +1107,8 @@ def record_attendance(actor: Any, group: Group, session_id: Any, present_ids: It
     if session.held_on > today():
         raise CaseworkError(_("Närvaro registreras när tillfället har ägt rum."))
     members = active_members(group, session.held_on)
+    hidden = policy.hidden_person_ids(actor, [m.person_id for m in members])  # not shown, so not changed
+    members = [m for m in members if m.person_id not in hidden]
     member_ids = {str(m.id) for m in members}
     present = set(present_ids)
     unknown = present - member_ids

@@ -255,3 +255,20 @@ def test_log_export_carries_no_victim_data(app, victim_world, staff):
         assert str(victim_world["victim"]) in body  # the events are there, by id
         for secret in (VICTIM, VICTIM_FAMILY, ADDRESS_PHONE, PNR_ADULT):
             assert secret not in body, who
+
+
+def test_a_colleague_not_on_the_list_cannot_change_a_protected_members_attendance(app, sharing_world, staff):
+    from caseapp.cases.models import Group, GroupAttendance
+
+    group = _db.session.get(Group, sharing_world["ids"]["group_id"])
+    session_id = sharing_world["ids"]["session_id"]
+    member_id = sharing_world["ids"]["member_id"]
+    assert ops.record_attendance(staff["unga"].user, group, session_id, [str(member_id)]) == 1
+    _db.session.commit()
+    # A colleague who does not see the protected member records the session: the member is left as it was.
+    assert ops.record_attendance(staff["unga2"].user, group, session_id, []) == 0
+    _db.session.commit()
+    row = _db.session.scalar(select(GroupAttendance).where(GroupAttendance.member_id == member_id))
+    assert row.present is True
+    with pytest.raises(ops.CaseworkError):
+        ops.record_attendance(staff["unga2"].user, group, session_id, [str(member_id)])
