@@ -107,6 +107,7 @@ def _import_models() -> None:
     from caseapp.accounts import models as _accounts  # noqa: F401
     from caseapp.cases import models as _cases  # noqa: F401
     from caseapp.people import models as _people  # noqa: F401
+    from caseapp.protection import models as _protection  # noqa: F401
     from caseapp.referrals import models as _referrals  # noqa: F401
     from caseapp.security import audit as _audit  # noqa: F401
     from caseapp.supervision import models as _supervision  # noqa: F401
@@ -119,12 +120,13 @@ def _register_blueprints(app: Flask, extra: Iterable[Blueprint]) -> None:
     from caseapp.cases.routes import bp as cases_bp
     from caseapp.main.routes import bp as main_bp
     from caseapp.people.routes import bp as people_bp
+    from caseapp.protection.routes import bp as protection_bp
     from caseapp.referrals.routes import bp as referrals_bp
     from caseapp.supervision.routes import bp as supervision_bp
     from caseapp.violence.routes import bp as violence_bp
 
-    for bp in (main_bp, accounts_bp, admin_bp, supervision_bp, people_bp, cases_bp, referrals_bp, violence_bp,
-               *extra):
+    for bp in (main_bp, accounts_bp, admin_bp, supervision_bp, people_bp, cases_bp, protection_bp, referrals_bp,
+               violence_bp, *extra):
         app.register_blueprint(bp)
 
 

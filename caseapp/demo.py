@@ -101,14 +101,19 @@ def _load_demo_referrals() -> None:
     load_demo_referrals()
 
 
-DEMO_LOADERS.append(_load_demo_referrals)
+def _load_demo_protection() -> None:
+    from caseapp.protection.demo import load_demo_protection
+
+    load_demo_protection()
+
+
 def _load_demo_violence() -> None:
     from caseapp.violence.demo import load_demo_violence
 
     load_demo_violence()
 
 
-DEMO_LOADERS.append(_load_demo_violence)
+DEMO_LOADERS.extend([_load_demo_referrals, _load_demo_protection, _load_demo_violence])
 
 
 def load_demo() -> list[DemoLogin]:

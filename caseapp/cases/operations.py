@@ -342,7 +342,8 @@ def active_assignments(case: Case) -> list[CaseAssignment]:
         CaseAssignment.case_id == case.id, CaseAssignment.ended_at.is_(None)).order_by(CaseAssignment.assigned_at)))
 
 
-def assign(actor: Any, case: Case, worker_id: Any, *, responsible: bool = False) -> CaseAssignment:
+def assign(actor: Any, case: Case, worker_id: Any, *, responsible: bool = False,
+           override_reason: Any = None) -> CaseAssignment:
     try:
         wid = uuid.UUID(str(worker_id))
     except ValueError:
@@ -353,6 +354,9 @@ def assign(actor: Any, case: Case, worker_id: Any, *, responsible: bool = False)
     current = active_assignments(case)
     if any(a.user_id == worker.id for a in current):
         raise CaseworkError({"worker": _("%(name)s är redan tilldelad ärendet.", name=worker.display_name)})
+    from caseapp.protection.operations import prepare_assignment  # victim/perpetrator rule, access list
+
+    prepare_assignment(actor, case, worker, override_reason)
     now = _now()
     if responsible or case.responsible_id is None:
         responsible = True
@@ -1103,6 +1107,8 @@ def record_attendance(actor: Any, group: Group, session_id: Any, present_ids: It
     if session.held_on > today():
         raise CaseworkError(_("Närvaro registreras när tillfället har ägt rum."))
     members = active_members(group, session.held_on)
+    hidden = policy.hidden_person_ids(actor, [m.person_id for m in members])  # not shown, so not changed
+    members = [m for m in members if m.person_id not in hidden]
     member_ids = {str(m.id) for m in members}
     present = set(present_ids)
     unknown = present - member_ids
@@ -1186,9 +1192,12 @@ def relations_for(actor: Any, person: Person) -> list[RelationRow]:
         PersonRelation.ended_at.is_(None)).order_by(PersonRelation.created_at)))
     others = {r.relative_id if r.person_id == person.id else r.person_id for r in rows}
     visible = people_by_id(o for o in others if policy.can_see_person(actor, _person(o)))
+    hidden = policy.hidden_person_ids(actor, others)  # a protected person's relations stay out of sight
     result = []
     for r in rows:
         other_id = r.relative_id if r.person_id == person.id else r.person_id
+        if other_id in hidden:
+            continue
         other = visible.get(other_id)
         if other is not None and other.is_shredded:
             other = None

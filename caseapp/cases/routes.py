@@ -832,6 +832,8 @@ def _render_group(group, status: int = 200, *, errors=None, session_form=None, m
         member_form.joined_on.data = ops.today()
     candidates = ops.member_candidates(user, group) if "write" in access else []
     people = ops.people_by_id([m.person_id for m in group.members] + [c.person_id for c in candidates])
+    for hidden in policy.hidden_person_ids(user, people):  # protected members the user may not open
+        people.pop(hidden)
     member_form.case_id.choices = [("", _("Välj …"))] + [
         (str(c.id), f"{people[c.person_id].full_name} ({c.reference})") for c in candidates
         if c.person_id in people and not people[c.person_id].is_shredded]

@@ -302,7 +302,15 @@ def register_person(actor: Any, data: PersonData, *, unit_id: uuid.UUID,
     _remember_identity(person, data)
     audit.record("create", actor=actor, object_type="person", object_id=person.id, subject_person_id=person.id,
                  details={"duplicate_confirmed": True} if duplicates else None)
+    _protection_hook(actor, person, None)
     return person
+
+
+def _protection_hook(actor: Any, person: Person, previous: Protection | None) -> None:
+    """A person who becomes protected keeps the people working with them on the access list (issue 7)."""
+    from caseapp.protection.operations import after_person_saved
+
+    after_person_saved(actor, person, previous)
 
 
 def update_person(actor: Any, person: Person, data: PersonData, *, confirm_duplicate: bool = False) -> list[str]:
@@ -346,6 +354,8 @@ def update_person(actor: Any, person: Person, data: PersonData, *, confirm_dupli
         details["addresses_removed"] = addresses_removed
     audit.record("update", actor=actor, object_type="person", object_id=person.id, subject_person_id=person.id,
                  details=details)
+    if "protection" in changed:
+        _protection_hook(actor, person, current.protection)
     return changed
 
 

@@ -29,7 +29,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.RELATIONSVALDSTEAM: frozenset(_SELF | _PEOPLE | _CASEWORK),
     Role.FALTASSISTENT: frozenset(_SELF | _PEOPLE | _CASEWORK),
     # Unit managers follow up their unit's access log and sign the monthly sample reviews.
-    Role.ENHETSCHEF: frozenset(_SELF | _PEOPLE | _CASEWORK | _CASE_MANAGER | {"audit.review", "audit.sign_sample"}),
+    Role.ENHETSCHEF: frozenset(_SELF | _PEOPLE | _CASEWORK | _CASE_MANAGER | {"audit.review", "audit.sign_sample"}
+                               | {"protection.manage"}),
     # Auditors read the access log across units; never case content.
     Role.LOGGGRANSKARE: frozenset(_SELF | {"audit.review"}),
     # Administrators manage users, units, keys and the intervention catalogue (no personal data); they never
@@ -138,6 +139,8 @@ _PERSON_PERMISSION = {"read": "person.read", "update": "person.update"}
 def can_see_person(user: Any, person: Any) -> bool:
     if not has_permission(user, "person.read") or getattr(user, "unit_id", None) is None:
         return False
+    if not may_open_protected(user, person):  # protected identities: the access list (section below)
+        return False
     if person_readable_via_cases(user, person.id):
         return True
     return person.registered_unit_id == user.unit_id and not person_has_cases(person.id)
@@ -181,6 +184,8 @@ def can_update_person(user: Any, person: Any) -> bool:
     """Change a person's registry data: whoever may write one of the person's cases (assigned worker, the unit
     manager); for a person without any case, the registering unit. A colleague who only reads does not."""
     if not has_permission(user, "person.update") or getattr(user, "unit_id", None) is None:
+        return False
+    if not may_open_protected(user, person):
         return False
     if not person_has_cases(person.id):
         return person.registered_unit_id == user.unit_id
@@ -236,7 +241,7 @@ def case_access(user: Any, case: Any) -> frozenset[str]:
     memo = g.setdefault("case_access", {}) if has_request_context() else {}
     key = (getattr(user, "id", None), case.id)
     if key not in memo:
-        memo[key] = _case_access(user, case)
+        memo[key] = _case_access(user, case) if may_open_protected_case(user, case) else frozenset()
     return memo[key]
 
 
@@ -264,8 +269,16 @@ def _case_access(user: Any, case: Any) -> frozenset[str]:
     return frozenset()
 
 
-def readable_cases_clause(user: Any):
-    """A SQL condition on `Case` true exactly for the cases `user` may read (same rule as `case_access`)."""
+def readable_cases_clause(user: Any, *, protected: bool = True):
+    """A SQL condition on `Case` true exactly for the cases `user` may read (same rule as `case_access`).
+    `protected=False` leaves out the access-list condition, for a caller that applies it on `Person` itself."""
+    from sqlalchemy import and_
+
+    clause = _unit_readable_cases_clause(user)
+    return and_(clause, protected_case_clause(user)) if protected else clause
+
+
+def _unit_readable_cases_clause(user: Any):
     from sqlalchemy import and_, exists, false, select
 
     from caseapp.cases.models import Case, CaseAssignment
@@ -495,9 +508,11 @@ def people_visibility_clause(user: Any):
     from caseapp.cases.models import Case
     from caseapp.people.models import Person
 
-    readable = exists(select(Case.id).where(Case.person_id == Person.id, readable_cases_clause(user)))
+    readable = exists(select(Case.id).where(Case.person_id == Person.id,
+                                            readable_cases_clause(user, protected=False)))
     no_case = ~exists(select(Case.id).where(Case.person_id == Person.id))
-    return or_(readable, and_(Person.registered_unit_id == user.unit_id, no_case))
+    return and_(or_(readable, and_(Person.registered_unit_id == user.unit_id, no_case)),
+                protected_person_clause(user))
 
 
 def person_writable_via_cases(user: Any, person_id: Any) -> bool:
@@ -603,3 +618,186 @@ def get_plan(user: Any, plan_id: Any, action: str = READ):
     from caseapp.violence.models import Plan
 
     return _get_in_case(user, Plan, plan_id, action, "violence_plan")
+# --- protected identities and victims (issue 7) ----------------------------------------------------------------
+# A person with any protected-identity level (sekretessmarkering, skyddad folkbokföring, fingerade
+# personuppgifter) is a narrowing of every rule above: their file and every case of theirs open only for the
+# users on the person's access list (`ProtectedAccess`, active rows) and for the enhetschef of a unit that owns
+# one of their cases (or of the registering unit while they have none) -- still within the ordinary unit,
+# assignment and sharing rules. A colleague not on the list is refused even when the unit shares. The check is
+# in `case_access` / `readable_cases_clause` and in `can_see_person` / `people_visibility_clause`, so it holds
+# for every page, list, count, search, group and relation built on them. Assigning a worker to a protected
+# person's case adds the worker to the list (caseapp/protection/operations.py `prepare_assignment`); registering
+# a protected person or raising a person's level adds the acting user and the assigned workers.
+#
+# A victim's link to the perpetrator (`ViolenceLink`) is seen only by the victim case's assigned workers and
+# the victim unit's enhetschef, never from the perpetrator's side. docs/access-rules.md has the rules.
+
+
+def _is_protected(person: Any) -> bool:
+    from caseapp.people.models import Protection
+
+    return person is not None and person.protection is not None and person.protection != Protection.NONE
+
+
+def on_access_list(user: Any, person_id: Any) -> bool:
+    from sqlalchemy import select
+
+    from caseapp.extensions import db
+    from caseapp.protection.models import ProtectedAccess
+
+    if getattr(user, "id", None) is None:
+        return False
+    return db.session.scalar(select(ProtectedAccess.id).where(
+        ProtectedAccess.person_id == person_id, ProtectedAccess.user_id == user.id,
+        ProtectedAccess.revoked_at.is_(None)).limit(1)) is not None
+
+
+def may_open_protected(user: Any, person: Any) -> bool:
+    """The access-list condition alone (the ordinary rules still apply on top): true for an unprotected
+    person, for a unit manager (who sees the person only within their unit anyway) and for listed users."""
+    if not _is_protected(person):
+        return True
+    if getattr(user, "role", None) is Role.ENHETSCHEF:
+        return True
+    return on_access_list(user, person.id)
+
+
+def may_open_protected_case(user: Any, case: Any) -> bool:
+    from caseapp.extensions import db
+    from caseapp.people.models import Person
+
+    return may_open_protected(user, db.session.get(Person, case.person_id))
+
+
+def _listed_clause(user: Any, person_id_column: Any):
+    from sqlalchemy import exists, select
+
+    from caseapp.protection.models import ProtectedAccess
+
+    return exists(select(ProtectedAccess.id).where(
+        ProtectedAccess.person_id == person_id_column, ProtectedAccess.user_id == user.id,
+        ProtectedAccess.revoked_at.is_(None)))
+
+
+def protected_case_clause(user: Any):
+    """SQL on `Case`: the person of the case is unprotected, or `user` may open protected files of theirs
+    (same rule as `may_open_protected_case`). A correlated EXISTS on the people primary key and one on the
+    access-list index; nothing for a unit manager."""
+    from sqlalchemy import exists, or_, select, true
+    from sqlalchemy.orm import aliased
+
+    from caseapp.cases.models import Case
+    from caseapp.people.models import Person, Protection
+
+    if getattr(user, "role", None) is Role.ENHETSCHEF:
+        return true()
+    p = aliased(Person)  # an alias, so that it never correlates with an enclosing query on people
+    protected = exists(select(p.id).where(p.id == Case.person_id, p.protection != Protection.NONE))
+    return or_(~protected, _listed_clause(user, Case.person_id))
+
+
+def protected_person_clause(user: Any):
+    """SQL on `Person`: same rule as `may_open_protected`."""
+    from sqlalchemy import or_, true
+
+    from caseapp.people.models import Person, Protection
+
+    if getattr(user, "role", None) is Role.ENHETSCHEF:
+        return true()
+    return or_(Person.protection == Protection.NONE, _listed_clause(user, Person.id))
+
+
+def hidden_person_ids(user: Any, person_ids: Any) -> set:
+    """Of `person_ids`, the protected people `user` may not open (one query): a group's member list and its
+    attendance leave them out."""
+    from sqlalchemy import and_, select
+
+    from caseapp.extensions import db
+    from caseapp.people.models import Person, Protection
+
+    ids = {i for i in person_ids if i is not None}
+    if not ids or getattr(user, "role", None) is Role.ENHETSCHEF:
+        return set()
+    return set(db.session.scalars(select(Person.id).where(
+        Person.id.in_(ids), and_(Person.protection != Protection.NONE, ~_listed_clause(user, Person.id)))))
+
+
+def may_manage_access_list(user: Any, person: Any) -> bool:
+    """The enhetschef of a unit that owns one of the person's cases (or of the registering unit while the
+    person has none): exactly the unit managers who see the person."""
+    return (getattr(user, "role", None) is Role.ENHETSCHEF and has_permission(user, "protection.manage")
+            and can_see_person(user, person))
+
+
+def get_protected_person(user: Any, person_id: Any):
+    """A person for managing their access list and the record of having been informed (403 for a user who
+    sees the person but does not manage the list)."""
+    person = get_person(user, person_id, "read")
+    if not may_manage_access_list(user, person):
+        deny(user, permission="protection.manage", object_type="person", object_id=person.id,
+             subject_person_id=person.id, status=403)
+    return person
+
+
+def disclosure_warning(person: Any):
+    """The protection level to warn about before anything about `person` leaves the system (a letter, a
+    referral, an export, a print), or None. The confirmation itself: protection.operations
+    `require_disclosure_confirmation`."""
+    return person.protection if _is_protected(person) else None
+
+
+def is_victim_case(case: Any) -> bool:
+    """A case where links to a perpetrator and witnessing children are recorded: a brottsoffer case, or one
+    already linked as the victim's side."""
+    from sqlalchemy import select
+
+    from caseapp.cases.workflow import FocusArea
+    from caseapp.extensions import db
+    from caseapp.protection.models import ViolenceLink
+
+    return case.focus == FocusArea.BROTTSOFFER or db.session.scalar(
+        select(ViolenceLink.id).where(ViolenceLink.victim_case_id == case.id).limit(1)) is not None
+
+
+def may_see_violence_links(user: Any, victim_case: Any) -> bool:
+    """The victim case's assigned workers and the victim unit's enhetschef (who can read the case)."""
+    if READ not in case_access(user, victim_case) or not is_victim_case(victim_case):
+        return False
+    return ((user.role is Role.ENHETSCHEF and victim_case.unit_id == user.unit_id)
+            or _is_assigned(user, victim_case.id))
+
+
+def may_override_conflict(user: Any, victim_case: Any) -> bool:
+    """Only the victim unit's enhetschef lets one worker work on both sides."""
+    return (getattr(user, "role", None) is Role.ENHETSCHEF and has_permission(user, "case.assign")
+            and victim_case.unit_id == user.unit_id and READ in case_access(user, victim_case))
+
+
+def get_violence_case(user: Any, case_id: Any, action: str = READ):
+    """A victim case for its links and witnessed children: 404 (audited, the victim as subject) for anyone who
+    may not see the links; `action` "write" also needs write access to the case."""
+    case = get_case(user, case_id, READ)
+    if not may_see_violence_links(user, case):
+        deny(user, permission="case.read", object_type="violence_link", object_id=case.id,
+             subject_person_id=case.person_id, status=404)
+    if action == WRITE:
+        _require_case_action(user, case, WRITE, object_type="violence_link", object_id=case.id)
+    return case
+
+
+def get_violence_link(user: Any, link_id: Any, action: str = READ):
+    """(link, victim case), refused (404, the victim as subject) to anyone outside the victim's side."""
+    from caseapp.cases.models import Case
+    from caseapp.extensions import db
+    from caseapp.protection.models import ViolenceLink
+
+    link = _load(ViolenceLink, link_id)
+    if link is None:
+        deny(user, permission="case.read", object_type="violence_link", object_id=link_id, status=404)
+    case = db.session.get(Case, link.victim_case_id)
+    if not may_see_violence_links(user, case):
+        deny(user, permission="case.read", object_type="violence_link", object_id=link.id,
+             subject_person_id=case.person_id, status=404)
+    if action == WRITE:
+        _require_case_action(user, case, WRITE, object_type="violence_link", object_id=link.id)
+    return link, case

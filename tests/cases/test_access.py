@@ -20,6 +20,7 @@ from caseapp.cases.catalogue import ConsentGiver, DecisionKind, RelationKind
 from caseapp.cases.models import InterventionType
 from caseapp.cases.workflow import FocusArea, Intake
 from caseapp.extensions import db as _db
+from caseapp.protection import operations as protection_ops
 from caseapp.security import policy
 from tests.cases.conftest import PNR_ADULT, PNR_ADULT2
 from tests.conftest import AuthActions, audit_events
@@ -59,6 +60,8 @@ def world(app, db, team, catalogue, person_factory):
     member = ops.add_member(a, group, case.id, ops.today() - timedelta(days=10))
     relation = ops.add_relation(a, person, PNR_ADULT2, RelationKind.FORALDER.value)
     assessment, plan = _violence_records(a, case)
+    link = protection_ops.create_link(a, case, protection_ops.LinkData(PNR_ADULT2))  # issue 7 routes
+    access = protection_ops.grant_access(team["rvt_chef"].user, person, a.id)
     _db.session.commit()
     assignment = ops.active_assignments(case)[0]
     ids = {
@@ -66,6 +69,7 @@ def world(app, db, team, catalogue, person_factory):
         "intervention_id": item.id, "follow_up_id": follow_up.id, "consent_id": consent.id, "group_id": group.id,
         "session_id": session.id, "member_id": member.id, "relation_id": relation.id,
         "assignment_id": assignment.id, "assessment_id": assessment.id, "plan_id": plan.id,
+        "link_id": link.id, "access_id": access.id,
     }
     return {"ids": ids, "draft": draft.id, "objection": objection.id, "relative": relative.id,
             "reference": case.reference}

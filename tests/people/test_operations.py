@@ -131,7 +131,8 @@ def test_protected_address_is_removed_from_history_too(register, staff):
     versions = ops.history(staff["unga"], person)
     assert [v.version for v in versions] == [2, 1]
     assert all(v.address_enc is None and v.address_removed for v in versions)
-    assert audit_events("update", subject_person_id=person.id)[-1].details_dict["addresses_removed"] == 2
+    assert audit_events("update", subject_person_id=person.id, object_type="person")[-1].details_dict[
+        "addresses_removed"] == 2
 
 
 def test_index_follows_name_and_number_changes(register, staff):
