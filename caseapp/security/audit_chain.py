@@ -56,6 +56,8 @@ EVENT_COLUMNS = (
 )
 
 _HEADER = struct.Struct(">4sQqB16s16s16s8i32s")
+# The verifier packs the header's start (magic, seq, time) itself; the database assembles the rest (_EVENTS_SQL).
+_HEADER_START = struct.Struct(">4sQq")
 _CHECKPOINT = struct.Struct(">4sqQQ32sB")
 _EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
@@ -418,15 +420,26 @@ class VerifyResult:
         return min(self.problems, key=place)
 
 
-_TEXT_SQL_PG = ", ".join(f"convert_to({name}, 'UTF8')" for name in TEXT_FIELDS)
-_UUID_SQL_PG = ", ".join(f"uuid_send({name})" for name in UUID_FIELDS)
-# Raw rows for the verifier, in chain (id) order. PostgreSQL hands over canonical values (µs as bigint, exact on
-# every version; UUIDs and texts as bytes); SQLite gives ISO text for the time, hex text for UUIDs and (with
-# text_factory=bytes) the UTF-8 bytes of the texts.
-_PG_MICROS = ("EXTRACT(EPOCH FROM date_trunc('second', occurred_at))::int8 * 1000000 "
+# Raw rows for the verifier, in chain (id) order. PostgreSQL assembles the parts of the canonical encoding that
+# need no Python: (id, seq, occurred_at µs, middle, texts, prev_hash, hash), where `middle` is the flags byte, the
+# three UUIDs and the eight text lengths, and `texts` the UTF-8 texts concatenated (its typed columns always hold
+# what the encoding expects); Python then packs seq and the time, joins and hashes: one join and one SHA-256 per
+# event. Function names are schema-qualified (pg_catalog). The hash itself is always recomputed here. SQLite gives the columns as stored (ISO text for the time, hex text for UUIDs,
+# with text_factory=bytes the UTF-8 bytes of the texts) and Python encodes them: SQLite's own string functions
+# (printf, concatenation) cost more per row than doing it in Python.
+_PG_MICROS = ("pg_catalog.int8mul(EXTRACT(EPOCH FROM pg_catalog.date_trunc('second', occurred_at))::int8, 1000000) "
               "+ EXTRACT(MICROSECONDS FROM occurred_at)::int8 % 1000000")
+_PG_ZERO16 = "'\\x00000000000000000000000000000000'::bytea"
+_PG_FLAGS = ("pg_catalog.substr(pg_catalog.int4send((actor_user_id IS NOT NULL)::int "
+             "| ((actor_unit_id IS NOT NULL)::int << 1) | ((subject_person_id IS NOT NULL)::int << 2)), 4, 1)")
+_PG_MIDDLE = " || ".join(
+    [_PG_FLAGS]
+    + [f"COALESCE(pg_catalog.uuid_send({name}), {_PG_ZERO16})" for name in UUID_FIELDS]
+    + [f"pg_catalog.int4send(COALESCE(pg_catalog.octet_length({name}), -1))" for name in TEXT_FIELDS]
+)
+_PG_TEXTS = " || ".join(f"COALESCE(pg_catalog.convert_to({name}, 'UTF8'), ''::bytea)" for name in TEXT_FIELDS)
 _EVENTS_SQL = {
-    "postgresql": f"SELECT id, seq, {_PG_MICROS}, {_UUID_SQL_PG}, {_TEXT_SQL_PG}, prev_hash, hash FROM audit_events",  # noqa: S608
+    "postgresql": f"SELECT id, seq, {_PG_MICROS}, {_PG_MIDDLE}, {_PG_TEXTS}, prev_hash, hash FROM audit_events",  # noqa: S608
     "sqlite": f"SELECT id, seq, occurred_at, {', '.join(UUID_FIELDS)}, {', '.join(TEXT_FIELDS)}, prev_hash, hash FROM audit_events",  # noqa: S608
 }
 _CHECKPOINTS_SQL = (
@@ -484,52 +497,61 @@ class _Scan:
     at: dict[int, tuple] = field(default_factory=dict)  # seq -> (id, hash, occurred_at), for watched positions
 
 
-def _scan(batches, dialect: str, watch: set[int], chain_start: bool, progress=None, max_problems: int = 50) -> _Scan:
-    """Recompute each event's hash and check its link to the previous event of the run. The links of the first
-    two events of a run that does not start the chain (`chain_start` False) need the previous run: `_join`."""
-    out = _Scan()
-    problems = out.problems
-    at = out.at
-    sqlite = dialect == "sqlite"
+_ENCODING_ERRORS = (struct.error, TypeError, ValueError, OverflowError, AttributeError, binascii.Error)
+
+
+def _checked_pg(batches):
+    """Per batch: (id, seq, µs, content_ok, prev_hash, hash) of PostgreSQL rows (encoding assembled by the server)."""
+    sha256 = hashlib.sha256
+    head = _HEADER_START.pack
+    join = b"".join
+    magic = EVENT_MAGIC
+    for batch in batches:
+        out = []
+        append = out.append
+        for eid, seq, occ, middle, texts, row_prev, row_hash in batch:
+            try:
+                # One join and one SHA-256 per event: this line dominates verification time.
+                ok = sha256(join((head(magic, seq, occ), middle, row_prev, texts))).digest() == row_hash
+            except _ENCODING_ERRORS:
+                ok = False  # a value that cannot even be encoded (NULL seq, time or hash)
+                occ = occ if isinstance(occ, int) else None
+            append((eid, seq, occ, ok, row_prev, row_hash))
+        yield out
+
+
+def _checked_sqlite(batches):
+    """Per batch: (id, seq, µs, content_ok, prev_hash, hash) of SQLite rows (encoded here, field by field)."""
     sha256 = hashlib.sha256
     pack = _HEADER.pack
     join = b"".join
     from_hex = binascii.a2b_hex
     fromiso = datetime.fromisoformat
     epoch, one_us, zero, magic, empty = _EPOCH, _US, _NO_UUID, EVENT_MAGIC, b""
-    prev_hash: bytes | None = GENESIS if chain_start else None
-    unlinked = 0 if chain_start else 2
-    prev_seq = 0
-    prev_id = prev_occ = prev_ok = None
-    before_prev_hash: bytes | None = None
-    n = 0
     for batch in batches:
+        out = []
+        append = out.append
         for eid, seq, occ, au, aun, subj, t0, t1, t2, t3, t4, t5, t6, t7, row_prev, row_hash in batch:
-            n += 1
             try:
-                if sqlite:
-                    occ = (fromiso(occ.decode()) - epoch) // one_us
+                occ = (fromiso(occ.decode()) - epoch) // one_us
                 flags = 0
                 if au is None:
                     au = zero
                 else:
-                    au = from_hex(au) if sqlite else bytes(au)
+                    au = from_hex(au)
                     flags = 1
                 if aun is None:
                     aun = zero
                 else:
-                    aun = from_hex(aun) if sqlite else bytes(aun)
+                    aun = from_hex(aun)
                     flags |= 2
                 if subj is None:
                     subj = zero
                 else:
-                    subj = from_hex(subj) if sqlite else bytes(subj)
+                    subj = from_hex(subj)
                     flags |= 4
-                if not sqlite:
-                    row_prev = None if row_prev is None else bytes(row_prev)
-                    row_hash = None if row_hash is None else bytes(row_hash)
                 # Written out rather than looped: this line runs once per event and dominates verification time.
-                content_ok = sha256(
+                ok = sha256(
                     pack(magic, seq, occ, flags, au, aun, subj,
                          -1 if t0 is None else len(t0), -1 if t1 is None else len(t1),
                          -1 if t2 is None else len(t2), -1 if t3 is None else len(t3),
@@ -538,9 +560,29 @@ def _scan(batches, dialect: str, watch: set[int], chain_start: bool, progress=No
                     + join((t0 or empty, t1 or empty, t2 or empty, t3 or empty,
                             t4 or empty, t5 or empty, t6 or empty, t7 or empty))
                 ).digest() == row_hash
-            except (struct.error, TypeError, ValueError, OverflowError, AttributeError, binascii.Error):
-                content_ok = False  # a value that cannot even be encoded (wrong type, NULL hash, bad UUID text)
+            except _ENCODING_ERRORS:
+                ok = False  # a value that cannot even be encoded (wrong type, NULL hash, bad UUID text)
                 occ = occ if isinstance(occ, int) else None
+            append((eid, seq, occ, ok, row_prev, row_hash))
+        yield out
+
+
+def _scan(batches, dialect: str, watch: set[int], chain_start: bool, progress=None, max_problems: int = 50) -> _Scan:
+    """Recompute each event's hash and check its link to the previous event of the run. The links of the first
+    two events of a run that does not start the chain (`chain_start` False) need the previous run: `_join`."""
+    out = _Scan()
+    problems = out.problems
+    at = out.at
+    checked = _checked_sqlite(batches) if dialect == "sqlite" else _checked_pg(batches)
+    prev_hash: bytes | None = GENESIS if chain_start else None
+    unlinked = 0 if chain_start else 2
+    prev_seq = 0
+    prev_id = prev_occ = prev_ok = None
+    before_prev_hash: bytes | None = None
+    n = 0
+    for batch in checked:
+        for eid, seq, occ, content_ok, row_prev, row_hash in batch:
+            n += 1
             if n > unlinked and content_ok and row_prev == prev_hash and seq == prev_seq + 1:
                 pass  # the common case, tested first
             elif n <= unlinked:
