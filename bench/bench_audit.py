@@ -3,9 +3,13 @@
     python bench/bench_audit.py [--quick] [--pg URL]
 
 Figures (the last stdout line is one JSON object; progress goes to stderr):
-  append_*        µs per event written through `audit.record()` + commit, one event per transaction (as a request
-                  writes it), on SQLite (WAL) and PostgreSQL; against the same row inserted and committed without
-                  the chain (no lock, no head read, no hash), measured interleaved in the same run
+  append_*        µs per transaction of one event written through `audit.record()` + commit (as a request writes
+                  it), on SQLite (WAL, synchronous=NORMAL as bench_pages runs it) and PostgreSQL; against, in the
+                  same run and interleaved transaction by transaction: the same row inserted and committed without
+                  the chain (plain: no lock, no head read, no hash) and audit off (record() a no-op, so the
+                  transaction commits nothing, as a read-only page does with audit off). p50, wall and CPU time
+  append15_*      the same per transaction of 15 events (a page that lists 15 people): the audit overhead a page
+                  with many subjects pays, against one plain executemany insert of the same rows
   verify_*        `verify_chain` over N generated events (1,000,000; --quick 60,000) with a signed checkpoint every
                   1,000 events and a sink file: one process and the default worker processes; SQLite file and PG
   concurrent_*    events/s when 4 processes append at once on PostgreSQL (one event per transaction, and 5 per
@@ -45,6 +49,8 @@ from caseapp.security import audit_chain  # noqa: E402
 from caseapp.security.audit_chain import GENESIS, Checkpoint, FileSink, Head  # noqa: E402
 from caseapp.security.keys import ensure_key_files  # noqa: E402
 
+PAGE_EVENTS = 15  # events one page writes at most (the start page: one "list" event per person shown)
+
 
 def say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
@@ -53,8 +59,25 @@ def say(msg: str) -> None:
 # ------------------------------------------------------------------------------------------- set-up
 
 
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """As bench/bench_pages.py runs the app on SQLite: WAL with synchronous=NORMAL (no fsync per commit)."""
+    import sqlite3
+
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
 def make_bench_app(db_url: str, key_dir: str, **extra):
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
     from caseapp import create_app
+
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
 
     class Cfg(config_module.TestingConfig):
         SQLALCHEMY_DATABASE_URI = db_url
@@ -112,8 +135,11 @@ def create_schema(app) -> None:
 # ------------------------------------------------------------------------------------------- append
 
 
-def bench_append(app, n: int, rounds: int) -> dict:
-    """µs per event: record()+commit (chained) against a plain insert+commit of the same row, interleaved."""
+def bench_append(app, n: int, rounds: int, per_txn: int = 1) -> dict:
+    """µs per transaction of `per_txn` events: record() x per_txn + commit (chained) against a plain insert (one
+    executemany) + commit of the same rows. per_txn 1 is one request's read of a case; 15 is the start page,
+    which writes one "list" event per person shown. The two alternate transaction by transaction, so both see the
+    same load on a shared machine; p50 of wall time and of this process's CPU time per transaction."""
     from types import SimpleNamespace
 
     from caseapp.extensions import db
@@ -124,34 +150,59 @@ def bench_append(app, n: int, rounds: int) -> dict:
     actor = SimpleNamespace(id=actor_id, unit_id=unit_id, role="handlaggare")
 
     table = AuditEvent.__table__
-    chained, plain = [], []
+    chained, plain, off, chained_cpu, plain_cpu, off_cpu = [], [], [], [], [], []
+    clock, cpu = time.perf_counter, time.process_time
+    record = audit.record
     with app.app_context():
         seq = 10**12  # plain rows get seqs far above the chain's (unique column)
         for _ in range(rounds):
-            start = time.perf_counter()
             for _ in range(n):
-                audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
-                             subject_person_id=uuid.uuid4())
+                # audit off: the page's transaction writes nothing, so its commit is empty
+                audit.record = lambda *a, **k: None
+                start, start_cpu = clock(), cpu()
+                for _ in range(per_txn):
+                    audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
+                                 subject_person_id=uuid.uuid4())
                 db.session.commit()
-            chained.append((time.perf_counter() - start) / n * 1e6)
-            start = time.perf_counter()
-            for _ in range(n):
-                seq += 1
-                db.session.execute(table.insert(), {
-                    "occurred_at": audit.utcnow(), "actor_user_id": actor_id, "actor_unit_id": unit_id,
-                    "actor_role": "handlaggare", "action": "view", "outcome": "ok", "object_type": "case",
-                    "object_id": str(uuid.uuid4()), "subject_person_id": uuid.uuid4(), "seq": seq,
-                    "prev_hash": GENESIS, "hash": GENESIS})
+                off.append(clock() - start)
+                off_cpu.append(cpu() - start_cpu)
+                audit.record = record
+                start, start_cpu = clock(), cpu()
+                for _ in range(per_txn):
+                    audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
+                                 subject_person_id=uuid.uuid4())
                 db.session.commit()
-            plain.append((time.perf_counter() - start) / n * 1e6)
-            # out of the chain again (the plain rows would otherwise become its head)
-            db.session.execute(table.delete().where(table.c.seq >= 10**12))
-            db.session.commit()
+                chained.append(clock() - start)
+                chained_cpu.append(cpu() - start_cpu)
+                start, start_cpu = clock(), cpu()
+                rows = []
+                for _ in range(per_txn):
+                    seq += 1
+                    rows.append({
+                        "occurred_at": audit.utcnow(), "actor_user_id": actor_id, "actor_unit_id": unit_id,
+                        "actor_role": "handlaggare", "action": "view", "outcome": "ok", "object_type": "case",
+                        "object_id": str(uuid.uuid4()), "subject_person_id": uuid.uuid4(), "seq": seq,
+                        "prev_hash": GENESIS, "hash": GENESIS})
+                db.session.execute(table.insert(), rows)
+                db.session.commit()
+                plain.append(clock() - start)
+                plain_cpu.append(cpu() - start_cpu)
+                # out of the chain again (the plain rows would otherwise become its head): not timed
+                db.session.execute(table.delete().where(table.c.seq >= 10**12))
+                db.session.commit()
         db.session.execute(table.delete())
         db.session.execute(text("DELETE FROM audit_checkpoints"))
         db.session.commit()
-    c, p = statistics.median(chained), statistics.median(plain)
-    return {"chained_us": round(c, 1), "plain_us": round(p, 1), "overhead_us": round(c - p, 1)}
+
+    def p50(values):
+        return statistics.median(values) * 1e6
+
+    c, p, o = p50(chained), p50(plain), p50(off)
+    cc, pc, oc = p50(chained_cpu), p50(plain_cpu), p50(off_cpu)
+    return {"chained_us": round(c, 1), "plain_us": round(p, 1), "off_us": round(o, 1),
+            "overhead_us": round(c - p, 1), "vs_off_us": round(c - o, 1),
+            "chained_cpu_us": round(cc, 1), "plain_cpu_us": round(pc, 1), "off_cpu_us": round(oc, 1),
+            "overhead_cpu_us": round(cc - pc, 1), "vs_off_cpu_us": round(cc - oc, 1)}
 
 
 # ------------------------------------------------------------------------------------------- verify
@@ -316,6 +367,9 @@ def main() -> None:
     figures = bench_append(app, append_n, append_rounds)
     out.update({f"append_sqlite_{k}": v for k, v in figures.items()})
     say(f"  {figures}")
+    figures = bench_append(app, append_n // 2, append_rounds, per_txn=PAGE_EVENTS)
+    out.update({f"append15_sqlite_{k}": v for k, v in figures.items()})
+    say(f"  {PAGE_EVENTS} events per transaction: {figures}")
 
     say(f"generating {n_verify:,} chained events ...")
     started = time.perf_counter()
@@ -333,7 +387,9 @@ def main() -> None:
 
     # --- PostgreSQL
     base = pg_base_url(args.pg)
-    for name in ("append_pg_chained_us", "append_pg_plain_us", "append_pg_overhead_us", "verify_pg_s",
+    for name in ("append_pg_chained_us", "append_pg_plain_us", "append_pg_overhead_us", "append_pg_vs_off_us",
+                 "append15_pg_chained_us", "append15_pg_plain_us", "append15_pg_overhead_us", "append15_pg_vs_off_us",
+                 "verify_pg_s",
                  "verify_pg_1proc_s", "concurrent_pg_events_per_s", "concurrent_pg_5_per_txn_events_per_s"):
         out[name] = None
     if base:
@@ -344,6 +400,9 @@ def main() -> None:
             figures = bench_append(pg_app, append_n, append_rounds)
             out.update({f"append_pg_{k}": v for k, v in figures.items()})
             say(f"  {figures}")
+            figures = bench_append(pg_app, append_n // 2, append_rounds, per_txn=PAGE_EVENTS)
+            out.update({f"append15_pg_{k}": v for k, v in figures.items()})
+            say(f"  {PAGE_EVENTS} events per transaction: {figures}")
             from caseapp.extensions import db
 
             with pg_app.app_context():
