@@ -13,7 +13,8 @@ Figures (the last stdout line is one JSON object; progress goes to stderr):
   verify_*        `verify_chain` over N generated events (1,000,000; --quick 60,000) with a signed checkpoint every
                   1,000 events and a sink file: one process and the default worker processes; SQLite file and PG
   concurrent_*    events/s when 4 processes append at once on PostgreSQL (one event per transaction, and 5 per
-                  transaction), each process with its own app, like gunicorn workers
+                  transaction), each process with its own app, like gunicorn workers; baseline in the same run:
+                  the same 4 processes inserting and committing plain rows (no chain, no lock), the I/O ceiling
 
 PostgreSQL: --pg URL, else TEST_DATABASE_URL, else postgresql+psycopg://postgres@127.0.0.1:5432/postgres; a
 temporary database is created for the run and dropped afterwards. Without a reachable server the PG figures
@@ -297,9 +298,22 @@ def _append_worker(db_url: str, key_dir: str, n: int, phases: tuple[int, ...], b
     with app.app_context():
         db.session.execute(text("SELECT 1"))
         db.session.rollback()
+        from caseapp.security.audit import AuditEvent
+
+        table = AuditEvent.__table__
         for phase, per_txn in enumerate(phases):
             barrier.wait(timeout=120)
             start = time.perf_counter()
+            if per_txn == 0:  # baseline: the same rows, plain insert + commit, no chain (no lock): the I/O ceiling
+                base = (os.getpid() % 100_000 + 1) * 10**12
+                for i in range(n):
+                    db.session.execute(table.insert(), {
+                        "occurred_at": audit.utcnow(), "action": "view", "outcome": "ok", "object_type": "case",
+                        "object_id": f"{os.getpid()}-{phase}-{i}", "seq": base + i, "prev_hash": GENESIS,
+                        "hash": GENESIS})
+                    db.session.commit()
+                results.put((phase, time.perf_counter() - start))
+                continue
             for i in range(n):
                 audit.record("view", actor=None, object_type="case", object_id=f"{os.getpid()}-{phase}-{i}")
                 if (i + 1) % per_txn == 0:
@@ -328,8 +342,11 @@ def bench_concurrent(db_url: str, key_dir: str, processes: int, n: int, phases: 
     public = FileKeyProvider(key_dir, strict_permissions=False).audit_public_key()
     engine = create_engine(db_url)
     with engine.connect() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq >= 1000000000000"))  # the baseline's plain rows
+        conn.commit()
         result = audit_chain.verify_chain(conn, public, workers=1)
-        assert result.ok and result.events == processes * n * len(phases), result.problems[:3]
+        chained_phases = len([p for p in phases if p])
+        assert result.ok and result.events == processes * n * chained_phases, result.problems[:3]
         conn.execute(text("DELETE FROM audit_events"))
         conn.execute(text("DELETE FROM audit_checkpoints"))
         conn.commit()
@@ -390,7 +407,8 @@ def main() -> None:
     for name in ("append_pg_chained_us", "append_pg_plain_us", "append_pg_overhead_us", "append_pg_vs_off_us",
                  "append15_pg_chained_us", "append15_pg_plain_us", "append15_pg_overhead_us", "append15_pg_vs_off_us",
                  "verify_pg_s",
-                 "verify_pg_1proc_s", "concurrent_pg_events_per_s", "concurrent_pg_5_per_txn_events_per_s"):
+                 "verify_pg_1proc_s", "concurrent_pg_events_per_s", "concurrent_pg_5_per_txn_events_per_s",
+                 "concurrent_pg_plain_rows_per_s"):
         out[name] = None
     if base:
         with TempPgDatabase(base) as pg_url:
@@ -408,10 +426,12 @@ def main() -> None:
             with pg_app.app_context():
                 db.engine.dispose()
             say(f"4 processes x {conc_n} events, PostgreSQL ...")
-            (out["concurrent_pg_events_per_s"],
-             out["concurrent_pg_5_per_txn_events_per_s"]) = bench_concurrent(pg_url, key_dir, 4, conc_n, (1, 5))
+            # the plain baseline last: its rows (deleted afterwards) would otherwise become the chain's head
+            (out["concurrent_pg_events_per_s"], out["concurrent_pg_5_per_txn_events_per_s"],
+             out["concurrent_pg_plain_rows_per_s"]) = bench_concurrent(pg_url, key_dir, 4, conc_n, (1, 5, 0))
             say(f"  {out['concurrent_pg_events_per_s']} events/s (1 per transaction), "
-                f"{out['concurrent_pg_5_per_txn_events_per_s']} events/s (5 per transaction)")
+                f"{out['concurrent_pg_5_per_txn_events_per_s']} events/s (5 per transaction); baseline "
+                f"{out['concurrent_pg_plain_rows_per_s']} plain rows/s (insert + commit, no chain)")
             pg_sink = sink
             if n_verify_pg != n_verify:
                 pg_sink = tmp / "sink-pg.jsonl"
