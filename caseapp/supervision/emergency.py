@@ -150,18 +150,6 @@ def request_access(actor: User, target: Any, reason: Any) -> Outcome:
     return outcome
 
 
-def end_access(actor: User, grant: EmergencyAccess) -> None:
-    """End one's own grant before it expires."""
-    if grant.user_id != actor.id:
-        policy.deny(actor, permission="case.emergency", object_type="emergency_access", object_id=grant.id,
-                    status=404)
-    if grant.is_active():
-        grant.ended_at = utcnow()
-        audit.record("update", actor=actor, object_type="emergency_access", object_id=grant.id,
-                     subject_person_id=grant.person_id, details={"ended": True})
-    policy.forget_emergency_access()
-
-
 @dataclass
 class Banner:
     grant_id: uuid.UUID

@@ -78,6 +78,7 @@ def test_with_reason_read_only_then_expires(app, db, team, rvt_case):
     assert c.post(f"/arenden/{rvt_case.id}/journal/ny", data={"text": "x"}).status_code == 403
     assert c.post(f"/arenden/{rvt_case.id}/steg", data={"target": "utredning"}).status_code == 403
     assert policy.WRITE not in policy._case_access(worker.user, db.session.get(Case, rvt_case.id))
+    assert c.get(f"/personer/{rvt_case.person_id}/andra").status_code == 403  # nor the person's registry data
     # After expiry it is refused again.
     grant.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
