@@ -427,8 +427,10 @@ class VerifyResult:
 # event. Function names are schema-qualified (pg_catalog). The hash itself is always recomputed here. SQLite gives the columns as stored (ISO text for the time, hex text for UUIDs,
 # with text_factory=bytes the UTF-8 bytes of the texts) and Python encodes them: SQLite's own string functions
 # (printf, concatenation) cost more per row than doing it in Python.
-_PG_MICROS = ("pg_catalog.int8mul(EXTRACT(EPOCH FROM pg_catalog.date_trunc('second', occurred_at))::int8, 1000000) "
-              "+ EXTRACT(MICROSECONDS FROM occurred_at)::int8 % 1000000")
+# The time as PostgreSQL's binary timestamp: int64 microseconds since 2000-01-01 (integer datetimes, the only kind
+# since PostgreSQL 10); cheaper for the server than EXTRACT (numeric), exact, and shifted to 1970 in Python.
+_PG_MICROS = "pg_catalog.timestamp_send(occurred_at)"
+_PG_EPOCH_SHIFT_US = 946_684_800 * 1_000_000  # 2000-01-01 - 1970-01-01 in microseconds
 _PG_ZERO16 = "'\\x00000000000000000000000000000000'::bytea"
 _PG_FLAGS = ("pg_catalog.substr(pg_catalog.int4send((actor_user_id IS NOT NULL)::int "
              "| ((actor_unit_id IS NOT NULL)::int << 1) | ((subject_person_id IS NOT NULL)::int << 2)), 4, 1)")
@@ -506,11 +508,13 @@ def _checked_pg(batches):
     head = _HEADER_START.pack
     join = b"".join
     magic = EVENT_MAGIC
+    from_bytes, shift = int.from_bytes, _PG_EPOCH_SHIFT_US
     for batch in batches:
         out = []
         append = out.append
         for eid, seq, occ, middle, texts, row_prev, row_hash in batch:
             try:
+                occ = from_bytes(occ, "big", signed=True) + shift
                 # One join and one SHA-256 per event: this line dominates verification time.
                 ok = sha256(join((head(magic, seq, occ), middle, row_prev, texts))).digest() == row_hash
             except _ENCODING_ERRORS:
