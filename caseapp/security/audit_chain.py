@@ -502,91 +502,74 @@ class _Scan:
 _ENCODING_ERRORS = (struct.error, TypeError, ValueError, OverflowError, AttributeError, binascii.Error)
 
 
-def _checked_pg(batches):
-    """Per batch: (id, seq, µs, content_ok, prev_hash, hash) of PostgreSQL rows (encoding assembled by the server)."""
-    sha256 = hashlib.sha256
-    head = _HEADER_START.pack
-    join = b"".join
-    magic = EVENT_MAGIC
-    from_bytes, shift = int.from_bytes, _PG_EPOCH_SHIFT_US
-    for batch in batches:
-        out = []
-        append = out.append
-        for eid, seq, occ, middle, texts, row_prev, row_hash in batch:
-            try:
-                occ = from_bytes(occ, "big", signed=True) + shift
-                # One join and one SHA-256 per event: this line dominates verification time.
-                ok = sha256(join((head(magic, seq, occ), middle, row_prev, texts))).digest() == row_hash
-            except _ENCODING_ERRORS:
-                ok = False  # a value that cannot even be encoded (NULL seq, time or hash)
-                occ = occ if isinstance(occ, int) else None
-            append((eid, seq, occ, ok, row_prev, row_hash))
-        yield out
-
-
-def _checked_sqlite(batches):
-    """Per batch: (id, seq, µs, content_ok, prev_hash, hash) of SQLite rows (encoded here, field by field)."""
-    sha256 = hashlib.sha256
-    pack = _HEADER.pack
-    join = b"".join
-    from_hex = binascii.a2b_hex
-    fromiso = datetime.fromisoformat
-    epoch, one_us, zero, magic, empty = _EPOCH, _US, _NO_UUID, EVENT_MAGIC, b""
-    for batch in batches:
-        out = []
-        append = out.append
-        for eid, seq, occ, au, aun, subj, t0, t1, t2, t3, t4, t5, t6, t7, row_prev, row_hash in batch:
-            try:
-                occ = (fromiso(occ.decode()) - epoch) // one_us
-                flags = 0
-                if au is None:
-                    au = zero
-                else:
-                    au = from_hex(au)
-                    flags = 1
-                if aun is None:
-                    aun = zero
-                else:
-                    aun = from_hex(aun)
-                    flags |= 2
-                if subj is None:
-                    subj = zero
-                else:
-                    subj = from_hex(subj)
-                    flags |= 4
-                # Written out rather than looped: this line runs once per event and dominates verification time.
-                ok = sha256(
-                    pack(magic, seq, occ, flags, au, aun, subj,
-                         -1 if t0 is None else len(t0), -1 if t1 is None else len(t1),
-                         -1 if t2 is None else len(t2), -1 if t3 is None else len(t3),
-                         -1 if t4 is None else len(t4), -1 if t5 is None else len(t5),
-                         -1 if t6 is None else len(t6), -1 if t7 is None else len(t7), row_prev)
-                    + join((t0 or empty, t1 or empty, t2 or empty, t3 or empty,
-                            t4 or empty, t5 or empty, t6 or empty, t7 or empty))
-                ).digest() == row_hash
-            except _ENCODING_ERRORS:
-                ok = False  # a value that cannot even be encoded (wrong type, NULL hash, bad UUID text)
-                occ = occ if isinstance(occ, int) else None
-            append((eid, seq, occ, ok, row_prev, row_hash))
-        yield out
-
-
 def _scan(batches, dialect: str, watch: set[int], chain_start: bool, progress=None, max_problems: int = 50) -> _Scan:
     """Recompute each event's hash and check its link to the previous event of the run. The links of the first
-    two events of a run that does not start the chain (`chain_start` False) need the previous run: `_join`."""
+    two events of a run that does not start the chain (`chain_start` False) need the previous run: `_join`.
+
+    PostgreSQL rows come with the encoding's fixed parts assembled by the server (one join and one SHA-256 per
+    event here); SQLite rows are encoded here field by field. Written out rather than looped or factored into
+    helpers: this loop runs once per event and is the verification time."""
     out = _Scan()
     problems = out.problems
     at = out.at
-    checked = _checked_sqlite(batches) if dialect == "sqlite" else _checked_pg(batches)
+    sqlite = dialect == "sqlite"
+    sha256 = hashlib.sha256
+    pack = _HEADER.pack
+    head = _HEADER_START.pack
+    join = b"".join
+    from_hex = binascii.a2b_hex
+    fromiso = datetime.fromisoformat
+    from_bytes, shift = int.from_bytes, _PG_EPOCH_SHIFT_US
+    epoch, one_us, zero, magic, empty = _EPOCH, _US, _NO_UUID, EVENT_MAGIC, b""
     prev_hash: bytes | None = GENESIS if chain_start else None
     unlinked = 0 if chain_start else 2
     prev_seq = 0
     prev_id = prev_occ = prev_ok = None
     before_prev_hash: bytes | None = None
     n = 0
-    for batch in checked:
-        for eid, seq, occ, content_ok, row_prev, row_hash in batch:
+    for batch in batches:
+        for row in batch:
             n += 1
+            if sqlite:
+                eid, seq, occ, au, aun, subj, t0, t1, t2, t3, t4, t5, t6, t7, row_prev, row_hash = row
+                try:
+                    occ = (fromiso(occ.decode()) - epoch) // one_us
+                    flags = 0
+                    if au is None:
+                        au = zero
+                    else:
+                        au = from_hex(au)
+                        flags = 1
+                    if aun is None:
+                        aun = zero
+                    else:
+                        aun = from_hex(aun)
+                        flags |= 2
+                    if subj is None:
+                        subj = zero
+                    else:
+                        subj = from_hex(subj)
+                        flags |= 4
+                    content_ok = sha256(
+                        pack(magic, seq, occ, flags, au, aun, subj,
+                             -1 if t0 is None else len(t0), -1 if t1 is None else len(t1),
+                             -1 if t2 is None else len(t2), -1 if t3 is None else len(t3),
+                             -1 if t4 is None else len(t4), -1 if t5 is None else len(t5),
+                             -1 if t6 is None else len(t6), -1 if t7 is None else len(t7), row_prev)
+                        + join((t0 or empty, t1 or empty, t2 or empty, t3 or empty,
+                                t4 or empty, t5 or empty, t6 or empty, t7 or empty))
+                    ).digest() == row_hash
+                except _ENCODING_ERRORS:
+                    content_ok = False  # a value that cannot even be encoded (wrong type, NULL hash, bad UUID text)
+                    occ = occ if isinstance(occ, int) else None
+            else:
+                eid, seq, occ, middle, texts, row_prev, row_hash = row
+                try:
+                    occ = from_bytes(occ, "big", signed=True) + shift
+                    content_ok = sha256(join((head(magic, seq, occ), middle, row_prev, texts))).digest() == row_hash
+                except _ENCODING_ERRORS:
+                    content_ok = False  # a value that cannot even be encoded (NULL seq, time or hash)
+                    occ = occ if isinstance(occ, int) else None
             if n > unlinked and content_ok and row_prev == prev_hash and seq == prev_seq + 1:
                 pass  # the common case, tested first
             elif n <= unlinked:
