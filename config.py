@@ -76,6 +76,8 @@ class BaseConfig:
     AUDIT_SYSLOG_ADDRESS = "/dev/log"  # or "host:port" (UDP)
     AUDIT_SYSLOG_FACILITY = "auth"
     AUDIT_PUBLIC_KEYS: tuple[str, ...] = ()  # PEM files of retired audit public keys, for `caseapp audit verify`
+    # Emergency access (nödåtkomst, docs/audit.md): how long a grant lasts (READ only).
+    EMERGENCY_ACCESS_MINUTES = 60
 
     @classmethod
     def apply_env(cls, config: dict) -> None:

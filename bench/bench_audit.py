@@ -3,13 +3,18 @@
     python bench/bench_audit.py [--quick] [--pg URL]
 
 Figures (the last stdout line is one JSON object; progress goes to stderr):
-  append_*        µs per event written through `audit.record()` + commit, one event per transaction (as a request
-                  writes it), on SQLite (WAL) and PostgreSQL; against the same row inserted and committed without
-                  the chain (no lock, no head read, no hash), measured interleaved in the same run
+  append_*        µs per transaction of one event written through `audit.record()` + commit (as a request writes
+                  it), on SQLite (WAL, synchronous=NORMAL as bench_pages runs it) and PostgreSQL; against, in the
+                  same run and interleaved transaction by transaction: the same row inserted and committed without
+                  the chain (plain: no lock, no head read, no hash) and audit off (record() a no-op, so the
+                  transaction commits nothing, as a read-only page does with audit off). p50, wall and CPU time
+  append15_*      the same per transaction of 15 events (a page that lists 15 people): the audit overhead a page
+                  with many subjects pays, against one plain executemany insert of the same rows
   verify_*        `verify_chain` over N generated events (1,000,000; --quick 60,000) with a signed checkpoint every
                   1,000 events and a sink file: one process and the default worker processes; SQLite file and PG
   concurrent_*    events/s when 4 processes append at once on PostgreSQL (one event per transaction, and 5 per
-                  transaction), each process with its own app, like gunicorn workers
+                  transaction), each process with its own app, like gunicorn workers; baseline in the same run:
+                  the same 4 processes inserting and committing plain rows (no chain, no lock), the I/O ceiling
 
 PostgreSQL: --pg URL, else TEST_DATABASE_URL, else postgresql+psycopg://postgres@127.0.0.1:5432/postgres; a
 temporary database is created for the run and dropped afterwards. Without a reachable server the PG figures
@@ -45,6 +50,8 @@ from caseapp.security import audit_chain  # noqa: E402
 from caseapp.security.audit_chain import GENESIS, Checkpoint, FileSink, Head  # noqa: E402
 from caseapp.security.keys import ensure_key_files  # noqa: E402
 
+PAGE_EVENTS = 15  # events one page writes at most (the start page: one "list" event per person shown)
+
 
 def say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
@@ -53,8 +60,25 @@ def say(msg: str) -> None:
 # ------------------------------------------------------------------------------------------- set-up
 
 
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """As bench/bench_pages.py runs the app on SQLite: WAL with synchronous=NORMAL (no fsync per commit)."""
+    import sqlite3
+
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
 def make_bench_app(db_url: str, key_dir: str, **extra):
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
     from caseapp import create_app
+
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
 
     class Cfg(config_module.TestingConfig):
         SQLALCHEMY_DATABASE_URI = db_url
@@ -112,8 +136,11 @@ def create_schema(app) -> None:
 # ------------------------------------------------------------------------------------------- append
 
 
-def bench_append(app, n: int, rounds: int) -> dict:
-    """µs per event: record()+commit (chained) against a plain insert+commit of the same row, interleaved."""
+def bench_append(app, n: int, rounds: int, per_txn: int = 1) -> dict:
+    """µs per transaction of `per_txn` events: record() x per_txn + commit (chained) against a plain insert (one
+    executemany) + commit of the same rows. per_txn 1 is one request's read of a case; 15 is the start page,
+    which writes one "list" event per person shown. The two alternate transaction by transaction, so both see the
+    same load on a shared machine; p50 of wall time and of this process's CPU time per transaction."""
     from types import SimpleNamespace
 
     from caseapp.extensions import db
@@ -124,34 +151,59 @@ def bench_append(app, n: int, rounds: int) -> dict:
     actor = SimpleNamespace(id=actor_id, unit_id=unit_id, role="handlaggare")
 
     table = AuditEvent.__table__
-    chained, plain = [], []
+    chained, plain, off, chained_cpu, plain_cpu, off_cpu = [], [], [], [], [], []
+    clock, cpu = time.perf_counter, time.process_time
+    record = audit.record
     with app.app_context():
         seq = 10**12  # plain rows get seqs far above the chain's (unique column)
         for _ in range(rounds):
-            start = time.perf_counter()
             for _ in range(n):
-                audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
-                             subject_person_id=uuid.uuid4())
+                # audit off: the page's transaction writes nothing, so its commit is empty
+                audit.record = lambda *a, **k: None
+                start, start_cpu = clock(), cpu()
+                for _ in range(per_txn):
+                    audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
+                                 subject_person_id=uuid.uuid4())
                 db.session.commit()
-            chained.append((time.perf_counter() - start) / n * 1e6)
-            start = time.perf_counter()
-            for _ in range(n):
-                seq += 1
-                db.session.execute(table.insert(), {
-                    "occurred_at": audit.utcnow(), "actor_user_id": actor_id, "actor_unit_id": unit_id,
-                    "actor_role": "handlaggare", "action": "view", "outcome": "ok", "object_type": "case",
-                    "object_id": str(uuid.uuid4()), "subject_person_id": uuid.uuid4(), "seq": seq,
-                    "prev_hash": GENESIS, "hash": GENESIS})
+                off.append(clock() - start)
+                off_cpu.append(cpu() - start_cpu)
+                audit.record = record
+                start, start_cpu = clock(), cpu()
+                for _ in range(per_txn):
+                    audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
+                                 subject_person_id=uuid.uuid4())
                 db.session.commit()
-            plain.append((time.perf_counter() - start) / n * 1e6)
-            # out of the chain again (the plain rows would otherwise become its head)
-            db.session.execute(table.delete().where(table.c.seq >= 10**12))
-            db.session.commit()
+                chained.append(clock() - start)
+                chained_cpu.append(cpu() - start_cpu)
+                start, start_cpu = clock(), cpu()
+                rows = []
+                for _ in range(per_txn):
+                    seq += 1
+                    rows.append({
+                        "occurred_at": audit.utcnow(), "actor_user_id": actor_id, "actor_unit_id": unit_id,
+                        "actor_role": "handlaggare", "action": "view", "outcome": "ok", "object_type": "case",
+                        "object_id": str(uuid.uuid4()), "subject_person_id": uuid.uuid4(), "seq": seq,
+                        "prev_hash": GENESIS, "hash": GENESIS})
+                db.session.execute(table.insert(), rows)
+                db.session.commit()
+                plain.append(clock() - start)
+                plain_cpu.append(cpu() - start_cpu)
+                # out of the chain again (the plain rows would otherwise become its head): not timed
+                db.session.execute(table.delete().where(table.c.seq >= 10**12))
+                db.session.commit()
         db.session.execute(table.delete())
         db.session.execute(text("DELETE FROM audit_checkpoints"))
         db.session.commit()
-    c, p = statistics.median(chained), statistics.median(plain)
-    return {"chained_us": round(c, 1), "plain_us": round(p, 1), "overhead_us": round(c - p, 1)}
+
+    def p50(values):
+        return statistics.median(values) * 1e6
+
+    c, p, o = p50(chained), p50(plain), p50(off)
+    cc, pc, oc = p50(chained_cpu), p50(plain_cpu), p50(off_cpu)
+    return {"chained_us": round(c, 1), "plain_us": round(p, 1), "off_us": round(o, 1),
+            "overhead_us": round(c - p, 1), "vs_off_us": round(c - o, 1),
+            "chained_cpu_us": round(cc, 1), "plain_cpu_us": round(pc, 1), "off_cpu_us": round(oc, 1),
+            "overhead_cpu_us": round(cc - pc, 1), "vs_off_cpu_us": round(cc - oc, 1)}
 
 
 # ------------------------------------------------------------------------------------------- verify
@@ -235,6 +287,34 @@ def time_verify(url: str, public, sink: Path, workers: int) -> float:
     return round(result.seconds, 2)
 
 
+def verify_floor(url: str, rows) -> dict:
+    """The floor of verification in the same run, one process: fetching the verifier's rows with the same raw
+    cursor and batches and doing nothing with them, and a plain SHA-256 chain in Python over the events' canonical
+    encodings, precomputed (the issue's "about 0.4 s" for 1,000,000)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            dialect = conn.dialect.name
+            if dialect == "sqlite":
+                raw.text_factory = bytes
+            start = time.perf_counter()
+            fetched = sum(len(b) for b in audit_chain._batches(raw, dialect, None, None, 10_000))
+            fetch_s = time.perf_counter() - start
+            conn.rollback()
+    finally:
+        engine.dispose()
+    encodings = [audit_chain.encode_event(r[13], audit_chain.micros(r[1]), r[2].bytes, r[3].bytes,
+                                          r[12].bytes if r[12] else None, r[4:12], r[14]) for r in rows]
+    start = time.perf_counter()
+    sha256, prev = hashlib.sha256, GENESIS
+    for enc in encodings:
+        prev = sha256(enc + prev).digest()
+    hash_s = time.perf_counter() - start
+    assert fetched == len(rows)
+    return {"fetch_s": round(fetch_s, 2), "sha256_chain_s": round(hash_s, 2)}
+
+
 # ------------------------------------------------------------------------------------------ concurrent
 
 
@@ -246,9 +326,22 @@ def _append_worker(db_url: str, key_dir: str, n: int, phases: tuple[int, ...], b
     with app.app_context():
         db.session.execute(text("SELECT 1"))
         db.session.rollback()
+        from caseapp.security.audit import AuditEvent
+
+        table = AuditEvent.__table__
         for phase, per_txn in enumerate(phases):
             barrier.wait(timeout=120)
             start = time.perf_counter()
+            if per_txn == 0:  # baseline: the same rows, plain insert + commit, no chain (no lock): the I/O ceiling
+                base = (os.getpid() % 100_000 + 1) * 10**12
+                for i in range(n):
+                    db.session.execute(table.insert(), {
+                        "occurred_at": audit.utcnow(), "action": "view", "outcome": "ok", "object_type": "case",
+                        "object_id": f"{os.getpid()}-{phase}-{i}", "seq": base + i, "prev_hash": GENESIS,
+                        "hash": GENESIS})
+                    db.session.commit()
+                results.put((phase, time.perf_counter() - start))
+                continue
             for i in range(n):
                 audit.record("view", actor=None, object_type="case", object_id=f"{os.getpid()}-{phase}-{i}")
                 if (i + 1) % per_txn == 0:
@@ -277,8 +370,11 @@ def bench_concurrent(db_url: str, key_dir: str, processes: int, n: int, phases: 
     public = FileKeyProvider(key_dir, strict_permissions=False).audit_public_key()
     engine = create_engine(db_url)
     with engine.connect() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq >= 1000000000000"))  # the baseline's plain rows
+        conn.commit()
         result = audit_chain.verify_chain(conn, public, workers=1)
-        assert result.ok and result.events == processes * n * len(phases), result.problems[:3]
+        chained_phases = len([p for p in phases if p])
+        assert result.ok and result.events == processes * n * chained_phases, result.problems[:3]
         conn.execute(text("DELETE FROM audit_events"))
         conn.execute(text("DELETE FROM audit_checkpoints"))
         conn.commit()
@@ -316,6 +412,9 @@ def main() -> None:
     figures = bench_append(app, append_n, append_rounds)
     out.update({f"append_sqlite_{k}": v for k, v in figures.items()})
     say(f"  {figures}")
+    figures = bench_append(app, append_n // 2, append_rounds, per_txn=PAGE_EVENTS)
+    out.update({f"append15_sqlite_{k}": v for k, v in figures.items()})
+    say(f"  {PAGE_EVENTS} events per transaction: {figures}")
 
     say(f"generating {n_verify:,} chained events ...")
     started = time.perf_counter()
@@ -327,14 +426,20 @@ def main() -> None:
     say(f"  generated and loaded in {time.perf_counter() - started:.1f} s")
     one = time_verify(f"sqlite:///{verify_db}", public, sink, workers=1)
     many = time_verify(f"sqlite:///{verify_db}", public, sink, workers=min(os.cpu_count() or 1, 8))
+    floor = verify_floor(f"sqlite:///{verify_db}", rows)
+    out.update({"verify_sqlite_floor_fetch_s": floor["fetch_s"], "verify_floor_sha256_chain_s": floor["sha256_chain_s"]})
+    say(f"  floor: fetching the rows {floor['fetch_s']} s, a plain SHA-256 chain over them {floor['sha256_chain_s']} s")
     out.update({"verify_sqlite_1proc_s": one, "verify_sqlite_s": many,
                 "verify_sqlite_per_1m_s": round(min(one, many) * 1_000_000 / n_verify, 2)})
     say(f"verify SQLite {n_verify:,}: {one} s in 1 process, {many} s with {min(os.cpu_count() or 1, 8)} processes")
 
     # --- PostgreSQL
     base = pg_base_url(args.pg)
-    for name in ("append_pg_chained_us", "append_pg_plain_us", "append_pg_overhead_us", "verify_pg_s",
-                 "verify_pg_1proc_s", "concurrent_pg_events_per_s", "concurrent_pg_5_per_txn_events_per_s"):
+    for name in ("append_pg_chained_us", "append_pg_plain_us", "append_pg_overhead_us", "append_pg_vs_off_us",
+                 "append15_pg_chained_us", "append15_pg_plain_us", "append15_pg_overhead_us", "append15_pg_vs_off_us",
+                 "verify_pg_s",
+                 "verify_pg_1proc_s", "concurrent_pg_events_per_s", "concurrent_pg_5_per_txn_events_per_s",
+                 "concurrent_pg_plain_rows_per_s", "verify_pg_floor_fetch_s"):
         out[name] = None
     if base:
         with TempPgDatabase(base) as pg_url:
@@ -344,15 +449,20 @@ def main() -> None:
             figures = bench_append(pg_app, append_n, append_rounds)
             out.update({f"append_pg_{k}": v for k, v in figures.items()})
             say(f"  {figures}")
+            figures = bench_append(pg_app, append_n // 2, append_rounds, per_txn=PAGE_EVENTS)
+            out.update({f"append15_pg_{k}": v for k, v in figures.items()})
+            say(f"  {PAGE_EVENTS} events per transaction: {figures}")
             from caseapp.extensions import db
 
             with pg_app.app_context():
                 db.engine.dispose()
             say(f"4 processes x {conc_n} events, PostgreSQL ...")
-            (out["concurrent_pg_events_per_s"],
-             out["concurrent_pg_5_per_txn_events_per_s"]) = bench_concurrent(pg_url, key_dir, 4, conc_n, (1, 5))
+            # the plain baseline last: its rows (deleted afterwards) would otherwise become the chain's head
+            (out["concurrent_pg_events_per_s"], out["concurrent_pg_5_per_txn_events_per_s"],
+             out["concurrent_pg_plain_rows_per_s"]) = bench_concurrent(pg_url, key_dir, 4, conc_n, (1, 5, 0))
             say(f"  {out['concurrent_pg_events_per_s']} events/s (1 per transaction), "
-                f"{out['concurrent_pg_5_per_txn_events_per_s']} events/s (5 per transaction)")
+                f"{out['concurrent_pg_5_per_txn_events_per_s']} events/s (5 per transaction); baseline "
+                f"{out['concurrent_pg_plain_rows_per_s']} plain rows/s (insert + commit, no chain)")
             pg_sink = sink
             if n_verify_pg != n_verify:
                 pg_sink = tmp / "sink-pg.jsonl"
@@ -362,6 +472,7 @@ def main() -> None:
             out["verify_pg_events"] = n_verify_pg
             out["verify_pg_1proc_s"] = time_verify(pg_url, public, pg_sink, workers=1)
             out["verify_pg_s"] = time_verify(pg_url, public, pg_sink, workers=min(os.cpu_count() or 1, 8))
+            out["verify_pg_floor_fetch_s"] = verify_floor(pg_url, rows)["fetch_s"]
             say(f"verify PostgreSQL {n_verify_pg:,}: {out['verify_pg_1proc_s']} s in 1 process, "
                 f"{out['verify_pg_s']} s with workers")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -130,8 +130,11 @@ def record(
     actor: Any = _CURRENT,
     details: dict[str, Any] | None = None,
     persist_on_failure: bool = False,
-) -> AuditEvent:
-    """Add an audit event to the current transaction and return it."""
+) -> None:
+    """Add an audit event to the current transaction (written, chained, at its commit).
+
+    The event is queued as a plain row (no ORM object): a page that reads many people records one event per
+    person, and all of them are inserted with one statement at commit."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     if outcome not in OUTCOMES:
@@ -153,11 +156,11 @@ def record(
     if has_request_context():
         fields["request_id"] = g.get("request_id")
         fields["ip"] = request.remote_addr
-    event = AuditEvent(**fields)
-    _enqueue(db.session(), event)
-    if persist_on_failure and has_request_context():
-        g.setdefault("sticky_audit", []).append(fields)
-    return event
+        if persist_on_failure:
+            g.setdefault("sticky_audit", []).append(dict(fields))
+    else:
+        fields["request_id"] = fields["ip"] = None
+    _enqueue(db.session(), fields)
 
 
 def persist_sticky_events() -> None:
@@ -167,7 +170,7 @@ def persist_sticky_events() -> None:
         return
     session = db.session()
     for fields in sticky:
-        _enqueue(session, AuditEvent(**fields))
+        _enqueue(session, dict(fields))
     session.commit()
 
 
@@ -184,10 +187,11 @@ _CONTENT = ("occurred_at", "actor_user_id", "actor_unit_id", "actor_role", "acti
             "object_id", "subject_person_id", "request_id", "ip", "details")
 
 
-def _enqueue(session: Session, event_obj: AuditEvent) -> None:
+def _enqueue(session: Session, event: dict[str, Any] | AuditEvent) -> None:
+    """Queue an event (a row dict from `record()`, or an AuditEvent added to the session directly)."""
     if session.get_transaction() is None:
         session.begin()  # so that a rollback (which ends this transaction) discards the event
-    session.info.setdefault(_PENDING, []).append(event_obj)
+    session.info.setdefault(_PENDING, []).append(event)
 
 
 @event.listens_for(Session, "before_flush")
@@ -229,12 +233,20 @@ def _transaction_end(session: Session, transaction) -> None:
         session.info.pop(_SINK, None)
 
 
-def _append(session: Session, events: list[AuditEvent]) -> None:
-    """Chain and insert `events` (in order); called at commit. Holds the chain lock until the commit ends."""
+def _append(session: Session, events: list[dict[str, Any] | AuditEvent]) -> None:
+    """Chain and insert `events` (in order); called at commit. Holds the chain lock until the commit ends.
+
+    Everything that does not need the head is done before the lock: the rows are complete and their fixed
+    parts encoded; under the lock only the hashes (one SHA-256 each) and one INSERT remain."""
     now = utcnow()
-    rows = []
-    for obj in events:
-        row = {name: getattr(obj, name) for name in _CONTENT}
+    rows: list[dict[str, Any]] = []
+    objects: list[tuple[AuditEvent, dict[str, Any]]] = []
+    for item in events:
+        if isinstance(item, dict):
+            row = item
+        else:  # an AuditEvent added to the session directly: it gets its id, seq and hashes back below
+            row = {name: getattr(item, name) for name in _CONTENT}
+            objects.append((item, row))
         if row["occurred_at"] is None:
             row["occurred_at"] = now
         if row["outcome"] is None:
@@ -244,8 +256,8 @@ def _append(session: Session, events: list[AuditEvent]) -> None:
     head = audit_chain.lock_and_read_head(conn)
     seq, head_hash = audit_chain.chain_rows(rows, head.seq, head.hash)
     ids = _insert_events(conn, rows)
-    for obj, row, id_ in zip(events, rows, ids, strict=True):
-        obj.id, obj.seq, obj.prev_hash, obj.hash = id_, row["seq"], row["prev_hash"], row["hash"]
+    for obj, row in objects:
+        obj.id, obj.seq, obj.prev_hash, obj.hash = row["id"], row["seq"], row["prev_hash"], row["hash"]
         if obj.occurred_at is None or obj.outcome is None:
             obj.occurred_at, obj.outcome = row["occurred_at"], row["outcome"]
         make_transient_to_detached(obj)
@@ -263,30 +275,57 @@ def _append(session: Session, events: list[AuditEvent]) -> None:
 _COLUMNS = (*_CONTENT, "seq", "prev_hash", "hash")
 _PG_INSERT = (f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) "  # noqa: S608 - constant column names
               f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) RETURNING id")
+_MULTI_ROWS = 500  # rows per multi-row INSERT (SQLite allows 32,766 parameters per statement)
+_UUID_COLUMNS = frozenset({"actor_user_id", "actor_unit_id", "subject_person_id"})
+
+
+def _multi_insert_sql(n: int, mark: str) -> str:
+    """INSERT of n rows in one statement, returning (id, seq) of each (the database may return them in any
+    order: they are matched by seq, which is unique)."""
+    values = "(" + ", ".join([mark] * len(_COLUMNS)) + ")"
+    return (f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 - constant column names
+            + ", ".join([values] * n) + " RETURNING id, seq")
+
+
+def _sqlite_params(row: dict[str, Any]) -> list[Any]:
+    """A row as SQLAlchemy stores it on SQLite: UUIDs as 32 hex digits, times as ISO text with microseconds."""
+    out = []
+    for name in _COLUMNS:
+        value = row[name]
+        if value is not None:
+            if name in _UUID_COLUMNS:
+                value = value.hex if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).hex
+            elif name == "occurred_at":
+                value = value.isoformat(" ", "microseconds")
+        out.append(value)
+    return out
 
 
 def _insert_events(conn, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert chained rows, returning their ids. This runs inside the chain lock, so on PostgreSQL it goes
-    straight to the driver (one round trip for any number of rows, no statement compilation)."""
-    if conn.dialect.name == "postgresql":
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            params = [[row[name] for name in _COLUMNS] for row in rows]
-            if len(params) == 1:
-                cursor.execute(_PG_INSERT, params[0])
-                return [cursor.fetchone()[0]]
-            cursor.executemany(_PG_INSERT, params, returning=True)
-            ids = []
-            while True:
-                ids.append(cursor.fetchone()[0])
-                if not cursor.nextset():
-                    return ids
-        finally:
-            cursor.close()
-    table = AuditEvent.__table__
-    if len(rows) == 1:
-        return [conn.execute(table.insert().returning(table.c.id), rows[0]).scalar_one()]
-    return list(conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+    """Insert chained rows, returning their ids (also set as row["id"]). This runs inside the chain lock, so it
+    goes straight to the driver: one statement for any number of rows (up to _MULTI_ROWS), no compilation."""
+    postgres = conn.dialect.name == "postgresql"
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        if postgres and len(rows) == 1:  # the common case: one prepared statement (psycopg prepares it)
+            row = rows[0]
+            cursor.execute(_PG_INSERT, [row[name] for name in _COLUMNS])
+            row["id"] = cursor.fetchone()[0]
+            return [row["id"]]
+        by_seq = {row["seq"]: row for row in rows}
+        for start in range(0, len(rows), _MULTI_ROWS):
+            chunk = rows[start:start + _MULTI_ROWS]
+            if postgres:
+                params = [row[name] for row in chunk for name in _COLUMNS]
+                cursor.execute(_multi_insert_sql(len(chunk), "%s"), params)
+            else:
+                params = [value for row in chunk for value in _sqlite_params(row)]
+                cursor.execute(_multi_insert_sql(len(chunk), "?"), params)
+            for id_, seq in cursor.fetchall():
+                by_seq[seq]["id"] = id_
+        return [row["id"] for row in rows]
+    finally:
+        cursor.close()
 
 
 @dataclasses.dataclass

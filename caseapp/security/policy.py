@@ -21,7 +21,8 @@ _SELF = {"home.view", "account.self"}
 _PEOPLE = {"person.read", "person.create", "person.update", "person.search"}
 # Casework (records are further limited by unit and assignment: see "casework" below).
 _CASEWORK = {"case.read", "case.create", "case.write", "case.search", "journal.write", "decision.write",
-             "intervention.write", "group.read", "group.write", "relation.write"}
+             "intervention.write", "group.read", "group.write", "relation.write",
+             "case.emergency"}  # nödåtkomst: see "emergency access" below
 _CASE_MANAGER = {"case.assign", "case.caseload", "decision.approve"}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
@@ -241,7 +242,7 @@ def case_access(user: Any, case: Any) -> frozenset[str]:
     memo = g.setdefault("case_access", {}) if has_request_context() else {}
     key = (getattr(user, "id", None), case.id)
     if key not in memo:
-        memo[key] = _case_access(user, case) if may_open_protected_case(user, case) else frozenset()
+        memo[key] = _case_access(user, case)
     return memo[key]
 
 
@@ -253,7 +254,7 @@ def forget_case_access() -> None:
         g.pop("case_access", None)
 
 
-def _case_access(user: Any, case: Any) -> frozenset[str]:
+def _unit_case_access(user: Any, case: Any) -> frozenset[str]:
     if not has_permission(user, "case.read") or getattr(user, "unit_id", None) is None:
         return frozenset()
     if case.unit_id != user.unit_id:
@@ -269,16 +270,9 @@ def _case_access(user: Any, case: Any) -> frozenset[str]:
     return frozenset()
 
 
-def readable_cases_clause(user: Any, *, protected: bool = True):
-    """A SQL condition on `Case` true exactly for the cases `user` may read (same rule as `case_access`).
-    `protected=False` leaves out the access-list condition, for a caller that applies it on `Person` itself."""
-    from sqlalchemy import and_
-
-    clause = _unit_readable_cases_clause(user)
-    return and_(clause, protected_case_clause(user)) if protected else clause
-
-
 def _unit_readable_cases_clause(user: Any):
+    """A SQL condition on `Case` true exactly for the cases `user` may read by the rules above (same rule as
+    `_unit_case_access`; `readable_cases_clause` adds emergency access)."""
     from sqlalchemy import and_, exists, false, select
 
     from caseapp.cases.models import Case, CaseAssignment
@@ -295,6 +289,101 @@ def _unit_readable_cases_clause(user: Any):
     assigned = exists(select(CaseAssignment.id).where(
         CaseAssignment.case_id == Case.id, CaseAssignment.user_id == user.id, CaseAssignment.ended_at.is_(None)))
     return and_(same_unit, assigned)
+
+
+# --- emergency access (nödåtkomst) ---------------------------------------------------------------------------
+# A case worker or unit manager (permission case.emergency; never administrators or auditors) may open a case
+# outside their rights after stating a reason (caseapp/supervision/emergency.py). The grant gives READ only,
+# for EMERGENCY_ACCESS_MINUTES; it is audited and lands on the case's unit manager's attention list. These two
+# functions are the only hooks: they wrap the casework rules above and add the user's active grants.
+
+
+# The composition, in one place: the unit rules, narrowed by the protected-identity access list (section
+# "protected identities" below), widened by the user's active emergency grants. An emergency grant opens a
+# protected person's case too (that is what it is for); it needs a reason and always lands on the attention list.
+
+
+def _case_access(user: Any, case: Any) -> frozenset[str]:
+    access = _unit_case_access(user, case) if may_open_protected_case(user, case) else frozenset()
+    if READ in access or case.id not in emergency_case_ids(user):
+        return access
+    return access | {READ}
+
+
+def readable_cases_clause(user: Any, *, protected: bool = True):
+    """A SQL condition on `Case` true exactly for the cases `user` may read (same rule as `case_access`).
+    `protected=False` leaves out the access-list condition, for a caller that applies it on `Person` itself."""
+    from sqlalchemy import and_, or_
+
+    from caseapp.cases.models import Case
+
+    clause = _unit_readable_cases_clause(user)
+    if protected:
+        clause = and_(clause, protected_case_clause(user))
+    granted = emergency_case_ids(user)
+    return or_(clause, Case.id.in_(sorted(granted))) if granted else clause
+
+
+def emergency_case_ids(user: Any) -> frozenset:
+    """Ids of the cases `user` holds an active emergency grant for (memoised per request)."""
+    from flask import g, has_request_context
+
+    if not has_permission(user, "case.emergency") or getattr(user, "unit_id", None) is None:
+        return frozenset()
+    memo = g.setdefault("emergency_case_ids", {}) if has_request_context() else {}
+    if user.id not in memo:
+        from sqlalchemy import select
+
+        from caseapp.extensions import db
+        from caseapp.supervision.models import EmergencyAccess
+        from caseapp.timeutil import utcnow
+
+        memo[user.id] = frozenset(db.session.scalars(select(EmergencyAccess.case_id).where(
+            EmergencyAccess.user_id == user.id, EmergencyAccess.ended_at.is_(None),
+            EmergencyAccess.expires_at > utcnow())))
+    return memo[user.id]
+
+
+def forget_emergency_access() -> None:
+    """Drop the memos (after a grant within the request)."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.pop("emergency_case_ids", None)
+    forget_case_access()
+
+
+def scope_emergency_events(viewer: Any, query, since: Any = None):
+    """`emergency_access` events a viewer follows up: an auditor all of them; a unit manager those by the unit's
+    staff (as `scope_audit_events`) and those on the unit's own cases, whoever made them (the manager of the
+    unit that owns the case reviews the access); everyone else none."""
+    from sqlalchemy import or_, select
+
+    from caseapp.cases.models import Case
+    from caseapp.extensions import db
+    from caseapp.security.audit import AuditEvent
+    from caseapp.supervision.models import EmergencyAccess
+
+    query = query.where(AuditEvent.action == "emergency_access")
+    if not has_permission(viewer, "audit.review"):
+        return query.where(AuditEvent.id.is_(None))
+    if viewer.role is Role.LOGGGRANSKARE:
+        return query
+    granted = (select(EmergencyAccess.case_id).join(Case, Case.id == EmergencyAccess.case_id)
+               .where(Case.unit_id == viewer.unit_id).distinct())
+    if since is not None:
+        granted = granted.where(EmergencyAccess.granted_at >= since)
+    own_cases = sorted(str(case_id) for case_id in db.session.scalars(granted))
+    if not own_cases:
+        return query.where(AuditEvent.actor_unit_id == viewer.unit_id)
+    return query.where(or_(AuditEvent.actor_unit_id == viewer.unit_id,
+                           (AuditEvent.object_type == "case") & AuditEvent.object_id.in_(own_cases)))
+
+
+def emergency_requester(user: Any) -> None:
+    """Refuse (audited, 403) anyone who may not ask for emergency access."""
+    if not has_permission(user, "case.emergency") or getattr(user, "unit_id", None) is None:
+        deny(user, permission="case.emergency", object_type="emergency_access")
 
 
 def assigned_cases_clause(user: Any):

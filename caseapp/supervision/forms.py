@@ -55,3 +55,10 @@ class SignOffForm(FlaskForm):
 
 class DrawSampleForm(FlaskForm):
     period = StringField(_l("Månad (ÅÅÅÅ-MM)"), validators=[DataRequired(_l("Ange månad.")), Length(min=7, max=7)])
+
+
+class EmergencyAccessForm(FlaskForm):
+    """Nödåtkomst: which case (reference or personnummer) and why. The operation validates the content."""
+
+    target = StringField(_l("Ärendenummer eller personnummer"), validators=[Optional(), Length(max=40)])
+    reason = TextAreaField(_l("Skäl till nödåtkomsten"), validators=[Optional(), Length(max=1000)])

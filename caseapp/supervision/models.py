@@ -5,10 +5,21 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.extensions import db
+from caseapp.security.fields import Encrypted
 from caseapp.timeutil import utcnow
 
 NOTE_PURPOSE = "supervision-notes"
@@ -67,3 +78,28 @@ class LogSampleItem(db.Model):
     note_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     sample: Mapped[LogSample] = relationship(back_populates="items")
+
+
+class EmergencyAccess(db.Model):
+    """Nödåtkomst: one user's time-limited READ access to one case outside their rights, with the reason they
+    gave (encrypted under the person's data key: it may name the person). Granted by
+    `supervision.emergency.request_access`; honoured by `policy.case_access` and `policy.readable_cases_clause`.
+    Never extended in place: a new request is a new grant (and a new audit event)."""
+
+    __tablename__ = "emergency_access"
+    __encrypted_owner__ = "person_id"
+    __table_args__ = (Index("ix_emergency_access_user_expires", "user_id", "expires_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"))
+    reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    reason = Encrypted("reason_enc")
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        return self.ended_at is None and self.expires_at > (now or utcnow())

@@ -38,11 +38,13 @@ CONCLUSIONS = {
 ATTENTION_KINDS = {
     "denied": _l("Nekad åtkomst"),
     "emergency": _l("Nödåtkomst"),
+    "emergency_protected": _l("Nödåtkomst till person med skyddade personuppgifter"),
     "after_hours": _l("Åtkomst utanför arbetstid"),
     "volume": _l("Ovanligt många läsningar"),
     "unassigned": _l("Läsning av ärende utan tilldelning"),
     "protected": _l("Läsning av person med skyddade personuppgifter"),
 }
+EMERGENCY_KINDS = ("emergency", "emergency_protected")
 MAX_NOTE = 2000
 PAGE_SIZE = 100
 
@@ -237,11 +239,29 @@ ATTENTION_RULES: list[AttentionRule] = []
 
 
 def _rule_denied_and_emergency(viewer: User, since: datetime):
+    """Refusals by the viewer's staff; emergency accesses by them and, for a unit manager, to the unit's own
+    cases by anyone (see `emergency.emergency_items`)."""
+    from caseapp.supervision.emergency import emergency_items
+
     query = policy.scope_audit_events(viewer, select(AuditEvent)).where(
-        AuditEvent.occurred_at >= since, AuditEvent.action.in_(("denied", "emergency_access")),
-        AuditEvent.actor_user_id.is_not(None))
-    return [("emergency" if e.action == "emergency_access" else "denied", e, {})
-            for e in db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(2000))]
+        AuditEvent.occurred_at >= since, AuditEvent.action == "denied", AuditEvent.actor_user_id.is_not(None))
+    denied = [("denied", e, {}) for e in db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(2000))]
+    return denied + emergency_items(viewer, since)
+
+
+PROTECTED_READ_ACTIONS = ("view", "list", "search")
+
+
+def _rule_protected_person_reads(viewer: User, since: datetime):
+    """Reads (view, list, search) of a person whose identity is protected (Person.protection is not NONE), by
+    the viewer's staff (auditors: everyone's)."""
+    from caseapp.people.models import Person, Protection
+
+    protected = select(Person.id).where(Person.protection != Protection.NONE)
+    query = policy.scope_audit_events(viewer, select(AuditEvent)).where(
+        AuditEvent.occurred_at >= since, AuditEvent.action.in_(PROTECTED_READ_ACTIONS), AuditEvent.outcome == "ok",
+        AuditEvent.actor_user_id.is_not(None), AuditEvent.subject_person_id.in_(protected))
+    return [("protected", e, {}) for e in db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(2000))]
 
 
 def _is_after_hours(local: datetime, start: int, end: int) -> bool:
@@ -275,7 +295,8 @@ def attention_items(viewer: User, *, days: int | None = None, include_reviewed: 
     days = days or current_app.config["ATTENTION_DAYS"]
     since = utcnow() - timedelta(days=days)
     found: list[tuple[str, AuditEvent, dict[str, Any]]] = []
-    for rule in (_rule_denied_and_emergency, _rule_hours_and_volume, *ATTENTION_RULES):
+    for rule in (_rule_denied_and_emergency, _rule_protected_person_reads, _rule_hours_and_volume,
+                 *ATTENTION_RULES):
         found.extend(rule(viewer, since))
     reviews = {(r.event_id, r.kind): r for r in db.session.scalars(
         select(AttentionReview).where(AttentionReview.event_id.in_({e.id for _, e, _ in found} or {0})))}
@@ -294,7 +315,8 @@ def attention_items(viewer: User, *, days: int | None = None, include_reviewed: 
 def mark_reviewed(viewer: User, event_id: int, kind: str, comment: str | None) -> AttentionReview:
     if kind not in ATTENTION_KINDS:
         raise SupervisionError(str(_l("Okänd typ av uppmärksamhetspunkt.")))
-    event = db.session.scalar(policy.scope_audit_events(viewer, select(AuditEvent)).where(AuditEvent.id == event_id))
+    scope = policy.scope_emergency_events if kind in EMERGENCY_KINDS else policy.scope_audit_events
+    event = db.session.scalar(scope(viewer, select(AuditEvent)).where(AuditEvent.id == event_id))
     if event is None:
         policy.deny(viewer, object_type="audit_event", object_id=event_id, status=404)
     existing = db.session.scalar(select(AttentionReview).where(AttentionReview.event_id == event_id,

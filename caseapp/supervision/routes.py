@@ -14,9 +14,11 @@ from caseapp.accounts.models import Unit, User
 from caseapp.extensions import db
 from caseapp.security import policy
 from caseapp.security.permissions import requires
+from caseapp.supervision import emergency
 from caseapp.supervision import operations as ops
 from caseapp.supervision.forms import (
     DrawSampleForm,
+    EmergencyAccessForm,
     EventFilterForm,
     PersonLookupForm,
     ReviewForm,
@@ -32,6 +34,7 @@ DEFAULTS = {
     "VOLUME_MIN_READS": 30,  # ... if it also has at least this many reads
     "ATTENTION_DAYS": 30,
     "LOG_SAMPLE_SIZE": 20,
+    "EMERGENCY_ACCESS_MINUTES": 60,  # config.py sets it; this is the fallback for apps built without it
 }
 
 
@@ -215,3 +218,50 @@ def sign_sample(sample_id: uuid.UUID):
         return redirect(url_for("supervision.sample", sample_id=s.id)), 303
     flash(_("Granskningen är signerad."), "info")
     return redirect(url_for("supervision.sample", sample_id=s.id))
+
+
+# --- emergency access (nödåtkomst) ---------------------------------------------------------------------------
+
+
+@bp.app_template_global("emergency_grants")
+def emergency_grants(case) -> list[emergency.Banner]:
+    """Active emergency grants on a case (the banner on the case page)."""
+    return emergency.active_grants(current_user, case)
+
+
+@bp.route("/nodatkomst", methods=["GET", "POST"])
+@requires("case.emergency")
+def emergency_access():
+    viewer = _viewer()
+    form = EmergencyAccessForm()
+    if request.method == "GET":
+        return render_template("supervision/emergency.html", form=form, errors={}, minutes=emergency.minutes())
+    if not form.validate_on_submit():
+        errors = {name: " ".join(str(e) for e in errs) for name, errs in form.errors.items()}
+        return render_template("supervision/emergency.html", form=form, errors=errors,
+                               minutes=emergency.minutes()), 422
+    try:
+        outcome = emergency.request_access(viewer, form.target.data, form.reason.data)
+    except emergency.EmergencyError as err:
+        db.session.rollback()
+        for name, message in err.errors.items():
+            getattr(form, name).errors = [message]
+        return render_template("supervision/emergency.html", form=form, errors=err.errors,
+                               minutes=emergency.minutes()), 422
+    if outcome.grants:
+        until = outcome.grants[0].expires_at
+        flash(_("Nödåtkomst gäller till %(time)s, bara för läsning. Åtkomsten loggas och granskas av "
+                "enhetschefen.", time=format_time(until)), "info")
+    else:
+        flash(_("Du har redan behörighet till ärendet; ingen nödåtkomst behövdes."), "info")
+    cases = outcome.cases
+    if len(cases) == 1:
+        return redirect(url_for("cases.view", case_id=cases[0]))
+    grant_or_case = outcome.grants[0].person_id if outcome.grants else outcome.already_readable[0].person_id
+    return redirect(url_for("cases.person_cases", person_id=grant_or_case))
+
+
+def format_time(when) -> str:
+    from caseapp.timeutil import to_local
+
+    return to_local(when).strftime("%H:%M")
