@@ -50,6 +50,7 @@ __all__ = [
     "peek_key_id",
     "uuid_location_prefix",
     "wrap_aad",
+    "wrap_aad_uuid_bytes",
 ]
 
 log = logging.getLogger(__name__)
@@ -192,10 +193,18 @@ def wrap_aad(owner_id: RowId, kek_version: int, key_id: uuid.UUID) -> bytes:
     A wrapped key copied into another owner's row, or relabelled with another key id or KEK version,
     fails to unwrap.
     """
-    version = str(int(kek_version)).encode()
     if owner_id.__class__ is uuid.UUID:  # the hot path (every person read): the same bytes, fewer calls
-        return _UUID_OWNER_PREFIX + owner_id.bytes + _LEN.pack(len(version)) + version + _KEY_ID_LP + key_id.bytes
-    return _WRAP_PREFIX + _lp(_row_id_bytes(owner_id)) + _lp(version) + _lp(key_id.bytes)
+        return wrap_aad_uuid_bytes(owner_id.bytes, kek_version, key_id.bytes)
+    return _WRAP_PREFIX + _lp(_row_id_bytes(owner_id)) + _lp(str(int(kek_version)).encode()) + _lp(key_id.bytes)
+
+
+def wrap_aad_uuid_bytes(owner_uuid: bytes, kek_version: int, key_id: bytes) -> bytes:
+    """`wrap_aad` of a UUID owner given as its 16 bytes and the key id as 16 bytes (bulk jobs that read
+    the ids raw, e.g. `keys rotate`): byte for byte the same AAD."""
+    if len(owner_uuid) != 16 or len(key_id) != KEY_ID_BYTES:
+        raise ValueError("owner and key id must be 16 bytes each")
+    version = str(int(kek_version)).encode()
+    return _UUID_OWNER_PREFIX + owner_uuid + _LEN.pack(len(version)) + version + _KEY_ID_LP + key_id
 
 
 def peek_key_id(blob: bytes) -> uuid.UUID:
