@@ -281,8 +281,9 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _helpers() -> dict[str, Any]:
+        user = current_user._get_current_object()  # once per render, not through the proxy per call
         return {
-            "can": lambda permission: policy.has_permission(current_user, permission),
+            "can": lambda permission: policy.has_permission(user, permission),
             "current_lang": _select_locale(),
         }
 

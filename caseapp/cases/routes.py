@@ -157,8 +157,20 @@ def _immutable(err):
                                   "allmänna handlingar och ändras aldrig. Skriv en rättelse i stället.")), 409
 
 
+_ENTRY_STRINGS: dict[str, dict[str, str | Markup]] = {}
+
+
 def _entry_strings() -> dict[str, str | Markup]:
-    """The loop-invariant strings of a journal entry, translated once per page (templates/cases/_entry_macro)."""
+    """The loop-invariant strings of a journal entry, translated once per language and process (catalogs are
+    compiled at build time; see _cached_gettext), for templates/cases/_entry_macro."""
+    locale = _request_locale()
+    strings = _ENTRY_STRINGS.get(locale)
+    if strings is None:
+        strings = _ENTRY_STRINGS[locale] = _translate_entry_strings()
+    return strings
+
+
+def _translate_entry_strings() -> dict[str, str | Markup]:
     return {"draft": _("Utkast – inte signerat"), "correction": _("Rättelse"), "corrected": _("Rättad"),
             "struck": _("Överstruken text:"), "see_fix": _("Se rättelsen"),
             "fixes": _("Rättar en tidigare anteckning."), "show_old": _("Visa den rättade texten"),
