@@ -31,6 +31,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -140,7 +141,8 @@ def _load_user(user_id: str):
         version_no = int(version)
     except ValueError:
         return None
-    user = db.session.get(User, uid)
+    # With the unit (every page shows it and the access policy reads it): one statement instead of two.
+    user = db.session.get(User, uid, options=[joinedload(User.unit)])
     if user is None or user.session_version != version_no or not user.is_active:
         return None
     return user
