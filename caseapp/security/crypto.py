@@ -184,7 +184,8 @@ def field_aad(key_id: uuid.UUID, table: str, column: str, row_id: RowId) -> byte
 _WRAP_PREFIX = _lp(_WRAP_CONTEXT)
 _UUID_OWNER_PREFIX = _WRAP_PREFIX + _LEN.pack(17) + b"U"
 _KEY_ID_LP = _LEN.pack(KEY_ID_BYTES)
-_VERSION_LP = _lp(bytes((FORMAT_VERSION,)))
+_VERSION_BYTE = bytes((FORMAT_VERSION,))
+_VERSION_LP = _lp(_VERSION_BYTE)
 
 
 def wrap_aad(owner_id: RowId, kek_version: int, key_id: uuid.UUID) -> bytes:
@@ -228,7 +229,7 @@ class DataKey:
         self.key_id = key_id
         self._aead = AESGCM(key)
         key_bytes = key_id.bytes
-        self._header = bytes((FORMAT_VERSION,)) + key_bytes
+        self._header = _VERSION_BYTE + key_bytes
         self._aad_prefix = _VERSION_LP + _KEY_ID_LP + key_bytes
 
     @classmethod

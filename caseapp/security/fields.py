@@ -179,7 +179,7 @@ class KeyScope:
             model = _key_model()
             # Loaded with its person (joined) and not expired: straight from the identity map; else the ORM.
             obj = self.session.identity_map.get((model, (owner_id,), None))
-            if obj is None or "wrapped" not in obj.__dict__ or obj._sa_instance_state.deleted:
+            if obj is None or "wrapped" not in obj.__dict__:  # (expired: session.get refreshes it)
                 obj = self.session.get(model, owner_id)
             if obj is None:
                 raise MissingDataKey(owner_id)
