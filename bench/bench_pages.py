@@ -12,7 +12,9 @@ personnummer and by name (POST /arenden/sok). Each page runs in three variants i
 
 The floor, in the same run: a bare Flask + SQLAlchemy page that reads the same 20 entries out of the journal table
 and decrypts them (unwrapping the person's data key), and the same page also committing one hash-chained row.
-Each page is reported as p50/p95 in ms and as a ratio of its p50 to the floor's. The time is taken around the WSGI
+The floor's requests run in the same rotation as the pages' (one floor and one floor + audit request after
+each round of the three variants), and each page is reported as p50/p95 in ms and as a ratio of its p50 to the
+p50 of the floor requests made while that page was measured. The time is taken around the WSGI
 call (environ in, body consumed): routing, hooks, session, queries, decryption, templates, audit, commit.
 
 The data set comes from bench/gen_dataset.py (--data DIR, default bench/out/pages-data; generated if missing, which
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import hashlib
 import json
 import os
@@ -207,17 +208,6 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def measure(fn, n: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    gc.collect()
-    gc.disable()
-    try:
-        return [fn() for _ in range(n)]
-    finally:
-        gc.enable()
-
-
 def run(meta: dict, n: int, warmup: int) -> dict:
     urls, key_dir = meta["urls"], meta["key_dir"]
     apps = {"full": make_app(urls["enc"], key_dir), "no_enc": make_app(urls["plain"], key_dir)}
@@ -239,8 +229,20 @@ def run(meta: dict, n: int, warmup: int) -> dict:
               "caseload": b"table-numbers", "start": b"Mina \xc3\xa4renden"}
     switches = {"full": contextlib.nullcontext, "no_enc": lambda: encryption_off(apps["no_enc"]),
                 "no_audit": audit_off}
+    floor = floor_app(urls["enc"], key_dir, meta["case_id"], meta["floor_person_id"])
+    fc = Client(floor)
+    floor_paths = {"floor": "/floor", "floor_audit": "/floor-audit"}
+    floor_times: dict[str, list[float]] = {name: [] for name in floor_paths}
+    page_floor: dict[str, float] = {}
+
+    def floor_once(name):
+        elapsed, status, _body = fc.request("GET", floor_paths[name])
+        assert status == 200
+        return elapsed
+
     for page, (who, method, path, data) in pages.items():
         times: dict[str, list[float]] = {v: [] for v in switches}
+        floor_here: list[float] = []
 
         def once(variant, page=page, who=who, method=method, path=path, data=data):
             with switches[variant]():
@@ -248,31 +250,32 @@ def run(meta: dict, n: int, warmup: int) -> dict:
             assert status == 200 and checks[page] in body, (page, variant, status, body[:300])
             return elapsed
 
-        # The variants alternate request by request, so that drift in the machine's load hits all alike.
+        # The variants alternate request by request, and the floor runs in the same rotation, so that drift in
+        # the machine's load (it is shared) hits the pages, their variants and the floor alike.
         for i in range(warmup + n):
             for variant in switches:
                 elapsed = once(variant)
                 if i >= warmup:
                     times[variant].append(elapsed)
+            for name in floor_paths:
+                elapsed = floor_once(name)
+                if i >= warmup:
+                    floor_times[name].append(elapsed)
+                    if name == "floor":
+                        floor_here.append(elapsed)
         for variant, values in times.items():
             results[f"{page}.{variant}"] = {"p50_ms": round(pct(values, .5) * 1000, 3),
                                             "p95_ms": round(pct(values, .95) * 1000, 3)}
-    floor = floor_app(urls["enc"], key_dir, meta["case_id"], meta["floor_person_id"])
-    fc = Client(floor)
-    for name, path in (("floor", "/floor"), ("floor_audit", "/floor-audit")):
-        def once(path=path):
-            elapsed, status, _body = fc.request("GET", path)
-            assert status == 200
-            return elapsed
-
-        times = measure(once, n, warmup)
-        results[name] = {"p50_ms": round(pct(times, .5) * 1000, 3), "p95_ms": round(pct(times, .95) * 1000, 3)}
-    base = results["floor"]["p50_ms"]
+        page_floor[page] = round(pct(floor_here, .5) * 1000, 3)
+    for name, values in floor_times.items():
+        results[name] = {"p50_ms": round(pct(values, .5) * 1000, 3), "p95_ms": round(pct(values, .95) * 1000, 3)}
     summary = {}
     for page in pages:
         full, no_enc, no_audit = (results[f"{page}.{v}"] for v in ("full", "no_enc", "no_audit"))
         summary[page] = {
-            "p50_ms": full["p50_ms"], "p95_ms": full["p95_ms"], "ratio_to_floor": round(full["p50_ms"] / base, 2),
+            "p50_ms": full["p50_ms"], "p95_ms": full["p95_ms"],
+            # against the floor's p50 measured in the same rotation as this page
+            "ratio_to_floor": round(full["p50_ms"] / page_floor[page], 2), "floor_p50_ms": page_floor[page],
             "encryption_pct": round((full["p50_ms"] / no_enc["p50_ms"] - 1) * 100, 1),
             "audit_ms": round(full["p50_ms"] - no_audit["p50_ms"], 3),
             "p95_goal_ms": GOALS_MS[page], "p95_goal_met": full["p95_ms"] <= GOALS_MS[page],

@@ -410,7 +410,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.people, args.cases, args.entries = 3_000, 4_500, 30_000
-    meta = generate(args.out, args.url, args.people, args.cases, args.entries)
+    # absolute: Flask-SQLAlchemy resolves a relative SQLite path against the app's instance folder
+    meta = generate(args.out.resolve(), args.url, args.people, args.cases, args.entries)
     print(json.dumps({k: v for k, v in meta.items() if k in ("people", "cases", "entries", "generated_seconds")}))
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 import uuid
 from types import SimpleNamespace
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.globals import _cv_app, _cv_request
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from caseapp.cases import catalogue as cat
 from caseapp.cases import operations as ops
@@ -68,14 +70,17 @@ class _Casework:
     def __getattr__(self, name: str):
         if name not in _LABEL_TABLES:
             raise AttributeError(name)
-        labels = g.get("casework_labels")
+        # The app context's `g` straight from its context variable: templates look labels up hundreds of times
+        # per page, and going through the `g` proxy each time costs more than the lookup.
+        per_request = _cv_app.get().g.__dict__
+        labels = per_request.get("casework_labels")
         if labels is None:
-            locale = str(get_locale() or "sv")
+            locale = _request_locale()
             labels = _LABELS_BY_LOCALE.get(locale)
             if labels is None:
                 labels = _LABELS_BY_LOCALE[locale] = {
                     table: {k: str(v) for k, v in values.items()} for table, values in _LABEL_TABLES.items()}
-            g.casework_labels = labels
+            per_request["casework_labels"] = labels
         return labels[name]
 
 
@@ -90,7 +95,7 @@ def fast_url(endpoint: str, **values) -> str:
     if len(values) != 1:
         return url_for(endpoint, **values)
     ((arg, value),) = values.items()
-    key = (request.script_root, endpoint, arg)
+    key = (_cv_request.get().request.script_root, endpoint, arg)  # (not through the `request` proxy: hot)
     pattern = _URL_PATTERNS.get(key)
     if pattern is None:
         pattern = _URL_PATTERNS[key] = url_for(endpoint, **{arg: _SENTINEL}).replace(str(_SENTINEL), "{}")
@@ -101,9 +106,10 @@ _TRANSLATED: dict[tuple[str, str], str] = {}
 
 
 def _request_locale() -> str:
-    locale = g.get("casework_locale")
+    per_request = _cv_app.get().g.__dict__  # `g` without its proxy (called for every template string)
+    locale = per_request.get("casework_locale")
     if locale is None:
-        locale = g.casework_locale = str(get_locale() or "sv")
+        locale = per_request["casework_locale"] = str(get_locale() or "sv")
     return locale
 
 
@@ -151,14 +157,30 @@ def _immutable(err):
                                   "allmänna handlingar och ändras aldrig. Skriv en rättelse i stället.")), 409
 
 
-def _entry_strings() -> dict[str, str]:
-    """The loop-invariant strings of a journal entry, translated once per page (templates/cases/_entry_macro)."""
+_ENTRY_STRINGS: dict[str, dict[str, str | Markup]] = {}
+
+
+def _entry_strings() -> dict[str, str | Markup]:
+    """The loop-invariant strings of a journal entry, translated once per language and process (catalogs are
+    compiled at build time; see _cached_gettext), for templates/cases/_entry_macro."""
+    locale = _request_locale()
+    strings = _ENTRY_STRINGS.get(locale)
+    if strings is None:
+        strings = _ENTRY_STRINGS[locale] = _translate_entry_strings()
+    return strings
+
+
+def _translate_entry_strings() -> dict[str, str | Markup]:
     return {"draft": _("Utkast – inte signerat"), "correction": _("Rättelse"), "corrected": _("Rättad"),
             "struck": _("Överstruken text:"), "see_fix": _("Se rättelsen"),
             "fixes": _("Rättar en tidigare anteckning."), "show_old": _("Visa den rättade texten"),
             "reason": _("Skäl:"), "objection": _("Invändning"), "edit": _("Ändra utkastet"), "sign": _("Signera"),
             "discard": _("Ta bort utkastet"), "fix": _("Rätta"), "object": _("Anteckna invändning"),
-            "show": _("Visa anteckningen")}
+            "show": _("Visa anteckningen"),
+            # Patterns with variables, filled in the macro with `%` exactly as the template `_()` does (the
+            # translation is trusted markup, the values are escaped): two gettext calls less per entry.
+            "written": Markup(_("Skriven %(when)s av %(who)s")),  # noqa: S704 (our catalog, as Jinja's _())
+            "signed": Markup(_("signerad %(when)s"))}  # noqa: S704
 
 
 def _user():
@@ -271,7 +293,8 @@ def _render_case(case, status: int = 200, *, errors=None, transition_form=None, 
     transition_form.target.choices = [("", _("Välj …"))] + [(s.value, str(workflow.STATE_LABELS[s])) for s in allowed]
     if assign_form is None:
         assign_form = AssignForm(formdata=None)
-    assign_form.worker.choices = _worker_choices(case.unit_id, _("Välj …"))
+    if "assign" in access:  # the form is only shown to those who may assign: no worker list query otherwise
+        assign_form.worker.choices = _worker_choices(case.unit_id, _("Välj …"))
     if skydd_form is None:
         skydd_form = SkyddsbedomningForm(formdata=None)
         skydd_form.done_on.data = ops.today()

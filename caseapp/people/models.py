@@ -172,7 +172,8 @@ class PersonSearchIndex(db.Model):
     per name token). The digest is an 8-byte truncated HMAC (docs/crypto.md); it reveals only equality."""
 
     __tablename__ = "person_search_index"
-    __table_args__ = (Index("ix_person_search_index_kind_digest", "kind", "digest"),)
+    # Covering (person_id included): a lookup by a common name token reads only the index (migration 0010).
+    __table_args__ = (Index("ix_person_search_index_lookup", "kind", "digest", "person_id"),)
 
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)

@@ -44,11 +44,19 @@ from typing import Any, overload
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from caseapp.extensions import db
 from caseapp.security import services
-from caseapp.security.crypto import BlindIndexer, CryptoError, DataKey, DataKeyCache, KeyRing, wrap_aad
+from caseapp.security.crypto import (
+    BlindIndexer,
+    CryptoError,
+    DataKey,
+    DataKeyCache,
+    KeyRing,
+    uuid_location_prefix,
+    wrap_aad,
+)
 
 __all__ = [
     "Encrypted",
@@ -113,6 +121,14 @@ class _Plain:
     def decrypt(blob: bytes | None, table: str, column: str, row_id: Any) -> str | None:
         return None if blob is None else bytes(blob).decode()
 
+    @staticmethod
+    def encrypt_at(plaintext: str, location: bytes, row_id: Any, table: str, column: str) -> bytes:
+        return plaintext.encode()
+
+    @staticmethod
+    def decrypt_at(blob: bytes, location: bytes, row_id: Any, table: str, column: str) -> str:
+        return blob.decode()
+
 
 _PLAIN = _Plain()
 _passthrough = False
@@ -141,6 +157,7 @@ class KeyScope:
         self._by_owner: dict[Any, DataKey] = {}
         self._cache = DataKeyCache()
         self._active_version: int | None = None
+        self._rows: dict[Any, tuple] = {}
 
     @property
     def ring(self) -> KeyRing:
@@ -157,20 +174,41 @@ class KeyScope:
             return _PLAIN  # type: ignore[return-value]
         if owner_id is None:
             raise MissingDataKey(None)
-        row = self.session.get(_key_model(), owner_id)  # from the identity map when eagerly loaded
+        row = self._rows.pop(owner_id, None)  # (key_id, kek_version, wrapped) read by `preload`
         if row is None:
-            raise MissingDataKey(owner_id)
-        key = self.ring.unwrap(owner_id, row.key_id, row.wrapped, row.kek_version, self._cache)
+            model = _key_model()
+            # Loaded with its person (joined) and not expired: straight from the identity map; else the ORM.
+            obj = self.session.identity_map.get((model, (owner_id,), None))
+            if obj is None or "wrapped" not in obj.__dict__:  # (expired: session.get refreshes it)
+                obj = self.session.get(model, owner_id)
+            if obj is None:
+                raise MissingDataKey(owner_id)
+            row = (obj.key_id, obj.kek_version, obj.wrapped)
+        key_id, kek_version, wrapped = row
+        key = self.ring.unwrap(owner_id, key_id, None if wrapped is None else bytes(wrapped), kek_version,
+                               self._cache)
         self._by_owner[owner_id] = key
         return key
 
     def preload(self, owner_ids: list[Any]) -> None:
-        """Load the key rows of many owners in one query (lists); unwrapping still happens on first use."""
-        missing = [o for o in owner_ids if o not in self._by_owner]
-        if missing and not _passthrough:
-            model = _key_model()
-            for start in range(0, len(missing), 500):
-                list(self.session.scalars(select(model).where(model.person_id.in_(missing[start:start + 500]))))
+        """Read the key rows of many owners in one Core query (lists: no ORM object per key row); unwrapping
+        still happens on first use, and only the wrapped form is kept until then."""
+        if _passthrough:
+            return
+        identity_map = self.session.identity_map
+        model = _key_model()
+        missing = [o for o in dict.fromkeys(owner_ids)
+                   if o not in self._by_owner and o not in self._rows
+                   and identity_map.get((model, (o,), None)) is None]  # a loaded row may carry changes
+        if not missing:
+            return
+        table = model.__table__
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            for pid, key_id, kek_version, wrapped in self.session.execute(
+                    select(table.c.person_id, table.c.key_id, table.c.kek_version, table.c.wrapped)
+                    .where(table.c.person_id.in_(chunk))):
+                self._rows[pid] = (key_id, kek_version, wrapped)
 
     def create_key(self, owner_id: Any):
         """Create, wrap and add the owner's key row (a new person); returns the row (None in pass-through).
@@ -201,11 +239,13 @@ class KeyScope:
 
     def forget(self, owner_id: Any) -> None:
         """Drop the owner's key from this scope (after shredding or replacing it)."""
+        self._rows.pop(owner_id, None)
         key = self._by_owner.pop(owner_id, None)
         if key is not None:
             self._cache.discard(key.key_id)
 
     def clear(self) -> None:
+        self._rows.clear()
         self._by_owner.clear()
         self._cache.clear()
 
@@ -242,6 +282,8 @@ class Encrypted:
         self.column_attr = column_attr
         self.name = column_attr
         self._locations: dict[type, tuple[str, str]] = {}
+        # mapped class -> (table, column, AAD location prefix for UUID rows, owner attribute): resolved once
+        self._resolved: dict[type, tuple[str, str, bytes, str]] = {}
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -254,9 +296,23 @@ class Encrypted:
             loc = self._locations[model] = (model.__table__.name, column)  # type: ignore[attr-defined]
         return loc
 
+    def _resolve(self, model: type) -> tuple[str, str, bytes, str]:
+        res = self._resolved.get(model)
+        if res is None:
+            table, column = self.location(model)
+            res = self._resolved[model] = (table, column, uuid_location_prefix(table, column),
+                                           model.__encrypted_owner__)  # type: ignore[attr-defined]
+        return res
+
     @staticmethod
     def owner_id(obj: Any) -> Any:
         return getattr(obj, type(obj).__encrypted_owner__)
+
+    @staticmethod
+    def _scope_of(obj: Any) -> KeyScope:
+        session = obj._sa_instance_state.session  # what object_session() returns, without the wrapper
+        scope = session.info.get(_SCOPE) if session is not None else None
+        return scope if scope is not None else key_scope(session)
 
     @overload
     def __get__(self, obj: None, objtype: type | None = None) -> Encrypted: ...
@@ -267,12 +323,19 @@ class Encrypted:
     def __get__(self, obj: object | None, objtype: type | None = None) -> Encrypted | str | None:
         if obj is None:
             return self
-        blob = getattr(obj, self.column_attr)
+        loaded = obj.__dict__  # loaded column values; anything else (expired, deferred) through the ORM
+        blob = loaded[self.column_attr] if self.column_attr in loaded else getattr(obj, self.column_attr)
         if blob is None:
             return None
-        table, column = self.location(type(obj))
-        key = key_scope(object_session(obj)).key_for(self.owner_id(obj))
-        return key.decrypt(blob if blob.__class__ is bytes else bytes(blob), table, column, obj.id)  # type: ignore[attr-defined]
+        cls = obj.__class__
+        table, column, location, owner = self._resolved.get(cls) or self._resolve(cls)
+        key = self._scope_of(obj).key_for(loaded[owner] if owner in loaded else getattr(obj, owner))
+        row_id = loaded["id"] if "id" in loaded else obj.id  # type: ignore[attr-defined]  # noqa: SIM401 (lazy)
+        if blob.__class__ is not bytes:
+            blob = bytes(blob)
+        if row_id.__class__ is uuid.UUID:
+            return key.decrypt_at(blob, location, row_id, table, column)
+        return key.decrypt(blob, table, column, row_id)
 
     def __set__(self, obj: Any, value: str | None) -> None:
         if value is not None and not isinstance(value, str):
@@ -282,9 +345,14 @@ class Encrypted:
         if value is None:
             setattr(obj, self.column_attr, None)
             return
-        table, column = self.location(type(obj))
-        key = key_scope(object_session(obj)).key_for(self.owner_id(obj))
-        setattr(obj, self.column_attr, key.encrypt(value, table, column, obj.id))
+        cls = obj.__class__
+        table, column, location, owner = self._resolved.get(cls) or self._resolve(cls)
+        key = self._scope_of(obj).key_for(getattr(obj, owner))
+        row_id = obj.id
+        if row_id.__class__ is uuid.UUID:
+            setattr(obj, self.column_attr, key.encrypt_at(value, location, row_id, table, column))
+        else:
+            setattr(obj, self.column_attr, key.encrypt(value, table, column, row_id))
 
     def __repr__(self) -> str:
         return f"Encrypted({self.name} -> {self.column_attr})"
