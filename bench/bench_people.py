@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -52,7 +51,8 @@ from caseapp.accounts.models import Role, Unit  # noqa: E402
 from caseapp.extensions import db  # noqa: E402
 from caseapp.people import operations as ops  # noqa: E402
 from caseapp.people.models import Person, PersonKey, PersonSearchIndex  # noqa: E402
-from caseapp.people.personnummer import luhn_check_digit  # noqa: E402
+from caseapp.people.operations import PURPOSE_RESERVNUMMER  # noqa: E402
+from caseapp.people.testnumbers import PUBLISHED_PERSONNUMMER, synthetic_identity  # noqa: E402
 from caseapp.security import fields  # noqa: E402
 from caseapp.security.crypto import PURPOSE_NAME_TOKEN, PURPOSE_PERSONNUMMER, DataKey, wrap_aad  # noqa: E402
 from caseapp.security.keys import ensure_key_files  # noqa: E402
@@ -72,16 +72,17 @@ NOTES = "Kontakt via skolkuratorn. Uppföljning planerad om fyra veckor tillsamm
 
 
 def number_for(i: int) -> str:
-    """A distinct valid 12-digit number for person i (dates from 1930 on, birth numbers 001-999)."""
-    born = date(1930, 1, 1) + timedelta(days=i // 999)
-    serial = i % 999 + 1
-    nine = f"{born:%y%m%d}{serial:03d}"
-    return f"{born:%Y%m%d}{serial:03d}{luhn_check_digit(nine)}"
+    """Person i's identity: a published test number for the first ones, then a reservnummer (synthetic_identity)."""
+    return synthetic_identity(i)[0]
+
+
+def is_reserv(i: int) -> bool:
+    return synthetic_identity(i)[1]
 
 
 def person_data(i: int) -> ops.PersonData:
     return ops.PersonData(
-        given_name=GIVEN[i % len(GIVEN)], family_name=FAMILY[(i // 7) % len(FAMILY)], identity=number_for(i),
+        given_name=GIVEN[i % len(GIVEN)], family_name=FAMILY[(i // 7) % len(FAMILY)], identity=number_for(i), reservnummer=is_reserv(i),
         address=f"Vällingbyvägen {i % 300 + 1}\n162 {i % 90 + 10} Vällingby", phone=f"070-174 {i % 100:02d} {i % 97:02d}",
         email=f"person{i}@example.com", notes=NOTES)
 
@@ -255,7 +256,7 @@ def generate_people(unit_id, n: int) -> None:
             d = person_data(i)
             people.append({
                 "id": pid, "registered_unit_id": unit_id, "version": 1, "created_at": now, "updated_at": now,
-                "reservnummer": False, "protection": "none",
+                "reservnummer": is_reserv(i), "protection": "none",
                 "given_name_enc": key.encrypt(d.given_name, "people", "given_name_enc", pid),
                 "family_name_enc": key.encrypt(d.family_name, "people", "family_name_enc", pid),
                 "identity_enc": key.encrypt(d.identity, "people", "identity_enc", pid),
@@ -264,7 +265,9 @@ def generate_people(unit_id, n: int) -> None:
             })
             keys.append({"person_id": pid, "key_id": key.key_id, "kek_version": version, "wrapped": wrapped,
                          "created_at": now})
-            index.append({"person_id": pid, "kind": "pnr", "digest": indexer.compute(PURPOSE_PERSONNUMMER, d.identity)})
+            index.append({"person_id": pid, "kind": "res", "digest": indexer.compute(
+                PURPOSE_RESERVNUMMER, d.identity.replace("-", ""))} if is_reserv(i) else
+                {"person_id": pid, "kind": "pnr", "digest": indexer.compute(PURPOSE_PERSONNUMMER, d.identity)})
             for digest in indexer.name_token_indexes(f"{d.given_name} {d.family_name}", PURPOSE_NAME_TOKEN):
                 index.append({"person_id": pid, "kind": "name", "digest": digest})
         db.session.execute(people_t.insert(), people)
@@ -319,7 +322,8 @@ def bench_many(tmp: Path, n: int, searches: int) -> dict:
 
         # Search: blind index against decrypt-and-scan, for the same random people.
         rng = random.Random(7)
-        targets = [rng.randrange(n) for _ in range(searches)]
+        # Only people with a (published) personnummer can be searched by one; the scan still decrypts all n.
+        targets = [rng.randrange(min(n, len(PUBLISHED_PERSONNUMMER))) for _ in range(searches)]
         op_times, lookup_times, scan_times = [], [], []
         for i in targets:
             written = number_for(i)

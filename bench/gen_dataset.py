@@ -11,8 +11,8 @@ encryption switched off (`fields._benchmark_passthrough`) against identical data
 
 Writes DIR/enc.db and DIR/plain.db (SQLite, WAL), or two PostgreSQL databases named after --url's database with
 suffixes _enc and _plain; DIR/keys (the key files) and DIR/meta.json (who to log in as, which case has 20 entries,
-whom to search for). Names are invented from common Swedish names; identity numbers use Skatteverket's test birth
-numbers (980-999) only.
+whom to search for). Names are invented from common Swedish names; the first people carry Skatteverket's published
+test numbers and the rest reservnummer (caseapp.people.testnumbers.synthetic_identity): never a real number.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ from caseapp.accounts.models import Role, Unit, User  # noqa: E402
 from caseapp.cases import workflow  # noqa: E402
 from caseapp.cases.catalogue import INTERVENTION_SEED  # noqa: E402
 from caseapp.extensions import db  # noqa: E402
-from caseapp.people.personnummer import luhn_check_digit  # noqa: E402
+from caseapp.people.operations import PURPOSE_RESERVNUMMER  # noqa: E402
+from caseapp.people.testnumbers import synthetic_identity  # noqa: E402
 from caseapp.security import auth as authlib  # noqa: E402
 from caseapp.security import services  # noqa: E402
 from caseapp.security.crypto import PURPOSE_NAME_TOKEN, PURPOSE_PERSONNUMMER, DataKey, wrap_aad  # noqa: E402
@@ -130,13 +131,14 @@ def fresh_database(url: str) -> None:
     admin.dispose()
 
 
-def pnr(i: int) -> tuple[str, date]:
-    """A distinct valid 12-digit number for person i with a test birth number (980-999): 20 people per birth date,
-    birth dates every fifth day from 1940 (unique for up to 124,000 people)."""
-    born = date(1940, 1, 1) + timedelta(days=(i // 20) * 5 % 31000)
-    serial = 980 + i % 20
-    nine = f"{born:%y%m%d}{serial:03d}"
-    return f"{born:%Y%m%d}{serial:03d}{luhn_check_digit(nine)}", born
+def pnr(i: int) -> tuple[str, date, bool]:
+    """(identity, birth date, is_reservnummer) for person i: Skatteverket's published test numbers first, then
+    reservnummer (caseapp.people.testnumbers.synthetic_identity); a reservnummer person gets an invented birth date
+    (every fifth day from 1940) for the child flag of their cases."""
+    number, reserv = synthetic_identity(i)
+    if not reserv:
+        return number, date(int(number[:4]), int(number[4:6]), int(number[6:8])), False
+    return number, date(1940, 1, 1) + timedelta(days=(i // 20) * 5 % 31000), True
 
 
 def rid(rng: random.Random) -> uuid.UUID:
@@ -187,8 +189,6 @@ def generate(out: Path, url: str | None, n_people: int, n_cases: int, n_entries:
     urls = targets(out, url)
     if not plain:
         urls.pop("plain")
-    if n_people > 124_000:
-        raise SystemExit("at most 124,000 people (distinct test personnummer)")
     apps = {}
     for kind, u in urls.items():
         fresh_database(u)
@@ -251,20 +251,20 @@ def generate(out: Path, url: str | None, n_people: int, n_cases: int, n_entries:
 
         # --- people: every case's person; a person belongs to the unit of their first case
         say(f"people: {n_people}")
-        people = []  # (id, unit index, key, given, family, number, born)
+        people = []  # (id, unit index, key, given, family, number, born, reservnummer?)
         weights = (12, 12, 12, 10, 10, 8, 10, 10, 8, 8)
         for i in range(n_people):
             pid = rid(rng)
             unit_ix = rng.choices(range(len(UNITS)), weights=weights)[0]
             given, family = rng.choice(GIVEN), rng.choice(FAMILY)
-            number, born = pnr(i)
+            number, born, reserv = pnr(i)
             raw = AESGCM.generate_key(bit_length=256)
             key = DataKey(rid(rng), raw)
-            people.append((pid, unit_ix, key, given, family, number, born))
+            people.append((pid, unit_ix, key, given, family, number, born, reserv))
             wrapped = provider.wrap_data_key(version, raw, wrap_aad(pid, version, key.key_id))
             unit_id = unit_rows[unit_ix].id
             base = {"id": pid, "registered_unit_id": unit_id, "version": 1, "created_at": now, "updated_at": now,
-                    "reservnummer": False, "protection": "none"}
+                    "reservnummer": reserv, "protection": "none"}
             enc = dict(base, given_name_enc=key.encrypt(given, "people", "given_name_enc", pid),
                        family_name_enc=key.encrypt(family, "people", "family_name_enc", pid),
                        identity_enc=key.encrypt(number, "people", "identity_enc", pid))
@@ -272,8 +272,9 @@ def generate(out: Path, url: str | None, n_people: int, n_cases: int, n_entries:
             w.add("people", enc, pl)
             w.add("person_keys", {"person_id": pid, "key_id": key.key_id, "kek_version": version, "wrapped": wrapped,
                                   "created_at": now})
-            w.add("person_search_index", {"person_id": pid, "kind": "pnr",
-                                          "digest": indexer.compute(PURPOSE_PERSONNUMMER, number)})
+            w.add("person_search_index", {"person_id": pid, "kind": "res" if reserv else "pnr", "digest": (
+                indexer.compute(PURPOSE_RESERVNUMMER, number.replace("-", "")) if reserv
+                else indexer.compute(PURPOSE_PERSONNUMMER, number))})
             for digest in indexer.name_token_indexes(f"{given} {family}", PURPOSE_NAME_TOKEN):
                 w.add("person_search_index", {"person_id": pid, "kind": "name", "digest": digest})
         w.flush()
@@ -288,7 +289,7 @@ def generate(out: Path, url: str | None, n_people: int, n_cases: int, n_entries:
         bench_forced = 0
         for ci in range(n_cases):
             pi = ci if ci < n_people else rng.randrange(n_people)
-            pid, unit_ix, key, given, family, number, born = people[pi]
+            pid, unit_ix, key, given, family, number, born, _reserv = people[pi]
             code, _name, _shares, focus_areas, _role = UNITS[unit_ix]
             worker = rng.choice(staff[code][:-1])
             forced = ci < BENCH_CASES * 10 and unit_ix == 0 and bench_forced < BENCH_CASES
@@ -383,7 +384,7 @@ def generate(out: Path, url: str | None, n_people: int, n_cases: int, n_entries:
 
         # --- what the benchmark needs
         target = bench_cases[0]
-        visible = [p for p in people if p[1] == 0]
+        visible = [p for p in people if p[1] == 0 and not p[7]]  # a published test number
         search_person = visible[len(visible) // 2]
         meta.update({
             "worker": {"username": bench_worker.username, "password": PASSWORD,

@@ -37,6 +37,7 @@ PUBLISHED_SAMORDNINGSNUMMER = frozenset({
     "202212852392", "202301622383", "202305642387", "202303752394",
 })
 PUBLISHED = PUBLISHED_PERSONNUMMER | PUBLISHED_SAMORDNINGSNUMMER
+_SORTED_PERSONNUMMER = tuple(sorted(PUBLISHED_PERSONNUMMER))
 
 
 class NotATestNumber(ValueError):
@@ -59,6 +60,16 @@ def demo_number(born: date, birth_number: int, *, samordning: bool = False) -> s
         raise NotATestNumber(f"{number} is not one of Skatteverket's published test numbers "
                              "(pick one from caseapp/people/testnumbers.py)")
     return number
+
+
+def synthetic_identity(i: int) -> tuple[str, bool]:
+    """(identity, is_reservnummer) for the i-th generated person of a benchmark data set: the published test
+    numbers first, then local reservnummer ("BENCH-0000123", no national standard), so that no generated person
+    can carry a real person's number however large the data set."""
+    numbers = _SORTED_PERSONNUMMER
+    if i < len(numbers):
+        return numbers[i], False
+    return f"BENCH-{i:07d}", True
 
 
 def published_numbers(count: int, *, born_after: date | None = None, born_before: date | None = None) -> list[str]:
