@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from caseapp.extensions import db
 from caseapp.people.models import Person, Protection
@@ -381,6 +382,20 @@ def _disclosure_form_page(form, case, status=200, errors=None):
                            errors=errors or []), status
 
 
+def _preselect_basis(form: DisclosureForm, code: str | None) -> None:
+    """`?grund=osl_10_18c` (the domestic-violence team's "risk of serious violence" link): the legal basis chosen
+    and, for a basis that names the police only, the police recipient; the worker still reviews everything."""
+    basis = rc.SHARING_BASIS_BY_CODE.get(code or "")
+    if basis is None:
+        return
+    form.legal_basis.data = basis.code
+    if basis.recipient_kinds == frozenset({rc.PartnerKind.POLICE}):
+        police = db.session.scalar(select(Partner.id).where(Partner.kind == rc.PartnerKind.POLICE, Partner.active)
+                                   .order_by(Partner.name).limit(1))
+        if police is not None:
+            form.partner_id.data = str(police)
+
+
 @bp.route("/arenden/<uuid:case_id>/utlamnanden/nytt", methods=["GET", "POST"])
 @requires("referral.write")
 def new_disclosure(case_id: uuid.UUID):
@@ -392,6 +407,7 @@ def new_disclosure(case_id: uuid.UUID):
     form = DisclosureForm()
     if request.method == "GET":
         form.disclosed_on.data = ops.today()
+        _preselect_basis(form, request.args.get("grund"))
         return _disclosure_form_page(form, case)
     if not form.validate_on_submit():
         return _disclosure_form_page(form, case, 422)

@@ -22,7 +22,8 @@ _PEOPLE = {"person.read", "person.create", "person.update", "person.search"}
 # Casework (records are further limited by unit and assignment: see "casework" below).
 _CASEWORK = {"case.read", "case.create", "case.write", "case.search", "journal.write", "decision.write",
              "intervention.write", "group.read", "group.write", "relation.write",
-             "case.emergency"}  # nödåtkomst: see "emergency access" below
+             "case.emergency",  # nödåtkomst: see "emergency access" below
+             "referral.read", "referral.write"}  # referrals, sharing consents, disclosures: see "referrals" below
 _CASE_MANAGER = {"case.assign", "case.caseload", "decision.approve"}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
@@ -34,9 +35,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
                                | {"protection.manage"}),
     # Auditors read the access log across units; never case content.
     Role.LOGGGRANSKARE: frozenset(_SELF | {"audit.review"}),
-    # Administrators manage users, units, keys and the intervention catalogue (no personal data); they never
-    # read case content.
-    Role.SYSTEMFORVALTARE: frozenset(_SELF | {"admin.users", "catalogue.admin"}),
+    # Administrators manage users, units, keys, the intervention catalogue and the partner list (no personal
+    # data); they never read case content.
+    Role.SYSTEMFORVALTARE: frozenset(_SELF | {"admin.users", "catalogue.admin", "partner.admin"}),
 }
 
 
@@ -623,10 +624,6 @@ def person_writable_via_cases(user: Any, person_id: Any) -> bool:
 # across units. Administrators maintain the partner list and read no referral content; auditors read none.
 # docs/referrals.md has the rules.
 
-_REFERRALS = {"referral.read", "referral.write"}
-for _role in (*CASE_WORKER_ROLES, Role.ENHETSCHEF):
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _REFERRALS
-ROLE_PERMISSIONS[Role.SYSTEMFORVALTARE] = ROLE_PERMISSIONS[Role.SYSTEMFORVALTARE] | {"partner.admin"}
 
 
 def get_referral(user: Any, referral_id: Any, action: str = READ):

@@ -1,5 +1,6 @@
 """In the browser: a relationsvåldsteam worker records a FREDA-farlighetsbedömning and a safety plan for a victim
-from the case page; an unassigned colleague in the same (non-sharing) team is refused the assessment by URL."""
+with skyddad folkbokföring from the case page; a colleague in the same team who is not on the victim's access list
+is refused the assessment by URL."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from caseapp.cases import operations as ops
 from caseapp.cases.workflow import FocusArea, Intake
 from caseapp.extensions import db as _db
 from caseapp.people import operations as people_ops
+from caseapp.people.models import Protection
 from caseapp.violence import catalogue as cat
 from caseapp.violence.models import Plan, RiskAssessment
 from tests.cases.conftest import PNR_ADULT
@@ -25,7 +27,8 @@ def test_team_records_freda_and_safety_plan(live_server, page, browser, make_use
     worker = make_user(Role.RELATIONSVALDSTEAM, "rvt", username="maria.test")
     colleague = make_user(Role.RELATIONSVALDSTEAM, "rvt", username="nils.test")
     person = people_ops.register_person(worker.user, people_ops.PersonData(
-        given_name="Sofia", family_name="Lindgren", identity=PNR_ADULT), unit_id=worker.user.unit_id,
+        given_name="Sofia", family_name="Lindgren", identity=PNR_ADULT, protection=Protection.SKYDDAD_FOLKBOKFORING),
+        unit_id=worker.user.unit_id,
         confirm_duplicate=True)
     case = ops.open_case(worker.user, person, ops.NewCase(FocusArea.BROTTSOFFER.value, Intake.ANMALAN.value,
                                                           ops.today() - timedelta(days=2), "Polisanmälan om våld."),
@@ -34,6 +37,7 @@ def test_team_records_freda_and_safety_plan(live_server, page, browser, make_use
     browser_login(page, live_server, worker)
     page.goto(f"{live_server}/arenden/{case.id}")
     page.get_by_role("heading", name="Riskbedömning och skydd").wait_for()
+    assert "Skyddad folkbokföring" in page.content()  # the protected-identity banner
 
     # FREDA-farlighetsbedömning: every risk factor answered, then the summary judgement; signed.
     page.get_by_role("link", name="Ny: FREDA-farlighetsbedömning").click()

@@ -79,3 +79,29 @@ def test_waiting_referrals_on_the_start_page_and_overview(app, db, make_user, ca
     assert "Jobbtorg Stockholm" in overview and f"/remisser/{late.id}" in overview
     rows = ops.unit_overview(chef.user)
     assert rows[0].by_state == {"skickad": 2} and rows[0].total == 2
+
+
+def test_risk_of_serious_violence_link_preselects_18c_and_the_police(app, db, make_user, catalogue, partners,
+                                                                     case_factory):
+    """The domestic-violence team's shortcut (issue 7): OSL 10 kap. 18 c § and the police are chosen; recording it
+    is a disclosure with its legal basis and a "disclose" audit event."""
+    from caseapp.cases.workflow import FocusArea
+    from caseapp.referrals.models import Disclosure
+
+    worker = make_user(Role.RELATIONSVALDSTEAM, "rvt")
+    case = case_factory(worker.user, identity=PNR_ADULT, focus=FocusArea.BROTTSOFFER)
+    police = partners["Polisen lokalpolisområde Vällingby"]
+    c = _client(app, worker)
+    page = c.get(f"/arenden/{case.id}/vald").get_data(as_text=True)
+    assert f"/arenden/{case.id}/utlamnanden/nytt?grund=osl_10_18c" in page
+    form = c.get(f"/arenden/{case.id}/utlamnanden/nytt?grund=osl_10_18c").get_data(as_text=True)
+    assert "<option selected value=\"osl_10_18c\">" in form and f"<option selected value=\"{police.id}\">" in form
+    assert "<option selected" not in c.get(f"/arenden/{case.id}/utlamnanden/nytt?grund=nonsense").get_data(as_text=True)
+    resp = c.post(f"/arenden/{case.id}/utlamnanden/nytt", data={
+        "partner_id": str(police.id), "legal_basis": "osl_10_18c", "justification": "Hot om att döda; akut risk.",
+        "categories": ["identitet"], "description": "Namn och risk.", "channel": "telefon",
+        "disclosed_on": today().isoformat()})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    stored = _db.session.scalar(_db.select(Disclosure).where(Disclosure.case_id == case.id))
+    assert stored.legal_basis == "osl_10_18c" and stored.partner_id == police.id
+    assert [e.object_id for e in audit_events("disclose")] == [str(stored.id)]
