@@ -304,8 +304,13 @@ def _unit_readable_cases_clause(user: Any):
 # protected person's case too (that is what it is for); it needs a reason and always lands on the attention list.
 
 
+def ordinary_case_access(user: Any, case: Any) -> frozenset[str]:
+    """What `user` may do with `case` without any emergency grant: the unit rules, narrowed by the access list."""
+    return _unit_case_access(user, case) if may_open_protected_case(user, case) else frozenset()
+
+
 def _case_access(user: Any, case: Any) -> frozenset[str]:
-    access = _unit_case_access(user, case) if may_open_protected_case(user, case) else frozenset()
+    access = ordinary_case_access(user, case)
     if READ in access or case.id not in emergency_case_ids(user):
         return access
     return access | {READ}

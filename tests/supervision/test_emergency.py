@@ -271,3 +271,22 @@ def test_unknown_grant_ids_do_not_break_the_list(app, db, team):
     db.session.commit()
     items = [i for i in ops.attention_items(team["unga_chef"].user) if i.kind == "emergency"]
     assert len(items) == 1 and "reviewers" not in items[0].detail
+
+
+def test_colleague_not_on_the_access_list_gets_a_grant_for_a_protected_person(app, db, team, case_factory):
+    """In a sharing unit a colleague reads the unit's cases, but not a protected person's (issue 7): an emergency
+    grant is what opens it, read-only, flagged as protected."""
+    case = case_factory(team["unga"].user, given_name="Hedda", family_name="Skyddad")
+    person = db.session.get(Person, case.person_id)
+    person.protection = Protection.SKYDDAD_FOLKBOKFORING
+    db.session.commit()
+    colleague = team["unga2"]
+    c = client_for(app, colleague)
+    assert c.get(f"/arenden/{case.id}").status_code == 404
+    assert ask(c, case.reference).status_code == 302
+    assert [g.case_id for g in grants(db)] == [case.id]
+    assert c.get(f"/arenden/{case.id}").status_code == 200
+    [event] = audit_events("emergency_access", actor_user_id=colleague.id)
+    assert event.details_dict["protected"] is True
+    kinds = {i.kind for i in ops.attention_items(team["unga_chef"].user) if i.event.id == event.id}
+    assert kinds == {"emergency_protected"}
