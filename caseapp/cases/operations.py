@@ -1492,23 +1492,33 @@ def caseload(actor: Any) -> list[CaseloadRow]:
 # ------------------------------------------------------------------------------------------- log follow-up
 
 _CASE_RECORDS = {"journal_entry": JournalEntry, "decision": Decision, "intervention": Intervention}
+
+
+def _case_record_models() -> dict[str, Any]:
+    """Audit object types of records that live in a case (each model has `id` and `case_id`), by package."""
+    from caseapp.referrals.models import Disclosure, Referral, SharingConsent
+    from caseapp.violence.models import Plan, RiskAssessment
+
+    return {**_CASE_RECORDS, "referral": Referral, "sharing_consent": SharingConsent, "disclosure": Disclosure,
+            "risk_assessment": RiskAssessment, "violence_plan": Plan}
 _WORKER_ROLE_VALUES = {r.value for r in policy.CASE_WORKER_ROLES}
 
 
 def unassigned_reads(viewer: Any, since) -> list[tuple[str, Any, dict[str, Any]]]:
-    """Attention rule (supervision.ATTENTION_RULES): reads of a case, or of a journal entry, decision or
-    intervention in it, by a worker who was not assigned to the case at the time. Allowed where the unit shares,
+    """Attention rule (supervision.ATTENTION_RULES): reads of a case, or of a record in it (journal entry,
+    decision, intervention, referral, consent, disclosure, risk assessment, plan), by a worker who was not assigned to the case at the time. Allowed where the unit shares,
     but worth a look in the log follow-up. Unit managers read their unit's cases by role and are not flagged."""
     from caseapp.security.audit import AuditEvent
 
+    records = _case_record_models()
     query = policy.scope_audit_events(viewer, select(AuditEvent)).where(
         AuditEvent.occurred_at >= since, AuditEvent.action == "view", AuditEvent.outcome == "ok",
-        AuditEvent.object_type.in_(["case", *_CASE_RECORDS]), AuditEvent.actor_role.in_(_WORKER_ROLE_VALUES))
+        AuditEvent.object_type.in_(["case", *records]), AuditEvent.actor_role.in_(_WORKER_ROLE_VALUES))
     events = list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(2000)))
     if not events:
         return []
     case_of: dict[str, uuid.UUID] = {}
-    for object_type, model in _CASE_RECORDS.items():
+    for object_type, model in records.items():
         ids = [_as_uuid(e.object_id) for e in events if e.object_type == object_type]
         ids = [i for i in ids if i is not None]
         for start in range(0, len(ids), 500):

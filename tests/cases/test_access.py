@@ -288,3 +288,30 @@ def test_unassigned_reads_land_on_the_attention_list(app, team, catalogue, case_
     assert [(k, e.actor_user_id, d["case"]) for k, e, d in flagged] == [("unassigned", colleague.id, str(case.id))]
     page = _login(app, chef).get("/logg/uppmarksamhet").get_data(as_text=True)
     assert "Läsning av ärende utan tilldelning" in page
+
+
+def test_unassigned_reads_of_referrals_and_assessments_land_on_the_attention_list(app, team, catalogue,
+                                                                                 case_factory):
+    """Records of the referral and domestic-violence packages count as case records for the rule."""
+    from datetime import timedelta as _td
+
+    from caseapp.cases.operations import unassigned_reads
+    from caseapp.referrals import operations as referral_ops
+    from caseapp.referrals.models import Partner
+    from caseapp.timeutil import utcnow
+
+    owner, colleague, chef = team["unga"], team["unga2"], team["unga_chef"]
+    case = case_factory(owner.user, focus=FocusArea.BROTTSOFFER)
+    assessment, plan = _violence_records(owner.user, case)
+    police = Partner(name="Polisen", kind="polis", contact="", active=True)
+    _db.session.add(police)
+    _db.session.flush()
+    disclosure = referral_ops.record_disclosure(owner.user, case, police, "osl_10_18c", "Risk för allvarligt våld.",
+                                                ["identitet"], description="Namn.")
+    _db.session.commit()
+    c = _login(app, colleague)  # "unga" shares: the colleague may read, unassigned
+    for path in (f"/vald/bedomningar/{assessment.id}", f"/vald/planer/{plan.id}", f"/utlamnanden/{disclosure.id}"):
+        assert c.get(path).status_code == 200, path
+    flagged = unassigned_reads(chef.user, utcnow() - _td(days=1))
+    assert {e.object_type for _k, e, _d in flagged} == {"risk_assessment", "violence_plan", "disclosure"}
+    assert {d["case"] for _k, _e, d in flagged} == {str(case.id)}
