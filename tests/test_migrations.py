@@ -97,3 +97,40 @@ def test_every_revision_downgrades_and_upgrades_with_rows(migration_app):
     flask_migrate.downgrade(directory=MIGRATIONS, revision="-1")
     flask_migrate.upgrade(directory=MIGRATIONS)
     _insert_rows()
+
+
+def test_people_protected_before_access_lists_keep_their_workers(migration_app):
+    """0007 seeds the access list of people protected before lists existed: their assigned workers (and, for a
+    person without cases, the registering user) keep access; nobody else is added."""
+    flask_migrate.upgrade(directory=MIGRATIONS, revision="0006")
+    ids = {k: uuid.uuid4() for k in ("unit", "worker", "other", "victim", "lone", "plain", "case", "assignment")}
+
+    def v(key):
+        return ids[key] if is_postgres() else ids[key].hex
+
+    def run(sql, **params):
+        db.session.execute(text(sql), {k: (v(x) if isinstance(x, str) and x in ids else x) for k, x in params.items()})
+
+    run("INSERT INTO units (id, code, name, shares_cases, active, created_at) VALUES (:id, 'rvt', 'R', :f, :t, "
+        "CURRENT_TIMESTAMP)", id="unit", f=False, t=True)
+    for user in ("worker", "other"):
+        run("INSERT INTO users (id, username, display_name, role, unit_id, password_hash, password_changed_at, "
+            "must_change_password, failed_logins, session_version, created_at) VALUES (:id, :u, 'T', "
+            "'relationsvaldsteam', :unit, 'x', CURRENT_TIMESTAMP, :f, 0, 1, CURRENT_TIMESTAMP)",
+            id=user, u=user, unit="unit", f=False)
+    for person, protection, by in (("victim", "skyddad_folkbokforing", "worker"), ("lone", "sekretessmarkering", "other"),
+                                   ("plain", "none", "other")):
+        run("INSERT INTO people (id, registered_unit_id, version, created_at, created_by, updated_at, reservnummer, "
+            "protection) VALUES (:id, :unit, 1, CURRENT_TIMESTAMP, :by, CURRENT_TIMESTAMP, :f, :p)",
+            id=person, unit="unit", by=by, f=False, p=protection)
+    run("INSERT INTO cases (id, reference, person_id, unit_id, focus, intake, state, child, received_on, created_at, "
+        "updated_at) VALUES (:id, '2026-AAAAA', :person, :unit, 'brottsoffer', 'anmalan', 'utredning', :f, "
+        "CURRENT_DATE, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)", id="case", person="victim", unit="unit", f=False)
+    run("INSERT INTO case_assignments (id, case_id, user_id, responsible, assigned_at) VALUES (:id, :case, :user, :t, "
+        "CURRENT_TIMESTAMP)", id="assignment", case="case", user="worker", t=True)
+    db.session.commit()
+    flask_migrate.upgrade(directory=MIGRATIONS)
+    rows = db.session.execute(text("SELECT person_id, user_id, via FROM protected_access")).all()
+    db.session.commit()
+    got = {(uuid.UUID(str(p)), uuid.UUID(str(u)), via) for p, u, via in rows}
+    assert got == {(ids["victim"], ids["worker"], "assignment"), (ids["lone"], ids["other"], "registration")}
