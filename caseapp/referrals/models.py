@@ -21,7 +21,6 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     LargeBinary,
@@ -34,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from caseapp.cases.catalogue import ConsentGiver
+from caseapp.cases.models import _enum
 from caseapp.extensions import db
 from caseapp.referrals.catalogue import (
     Channel,
@@ -45,11 +45,6 @@ from caseapp.referrals.catalogue import (
 )
 from caseapp.security.fields import Encrypted
 from caseapp.timeutil import utcnow
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=32, validate_strings=True,
-                values_callable=lambda e: [m.value for m in e])
 
 
 class ImmutableDisclosureError(RuntimeError):

@@ -3,9 +3,6 @@ WAL; PostgreSQL: `pg_dump --data-only` of the test database)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -15,6 +12,7 @@ from caseapp.extensions import db as _db
 from caseapp.referrals import operations as ops
 from tests.conftest import is_postgres
 from tests.referrals.conftest import PNR_CHILD
+from tests.security.test_raw_database import pg_dump_data
 
 TEXTS = {
     "purpose": "Syftet Qwertyuiop arbetsträning",
@@ -36,12 +34,7 @@ def _raw_database(app) -> bytes:
     if not is_postgres():
         path = Path(url.database)
         return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
-    pg_dump = shutil.which("pg_dump")
-    assert pg_dump, "pg_dump is not installed"
-    env = {**os.environ, "PGPASSWORD": url.password or ""}
-    args = [pg_dump, "--data-only", "--no-owner", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-            "-U", url.username or "postgres", url.database]
-    return subprocess.run(args, check=True, capture_output=True, env=env, timeout=120).stdout
+    return pg_dump_data(url)
 
 
 def test_texts_are_encrypted_at_rest(app, db, make_user, catalogue, partners, case_factory):

@@ -78,6 +78,16 @@ def known_identifiers() -> set[bytes]:
     return found
 
 
+def pg_dump_data(url) -> bytes:
+    """`pg_dump --data-only` of the PostgreSQL database at `url` (a SQLAlchemy URL): the raw bytes to scan."""
+    pg_dump = shutil.which("pg_dump")
+    assert pg_dump, "pg_dump is not installed"
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    args = [pg_dump, "--data-only", "--no-owner", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+            "-U", url.username or "postgres", url.database]
+    return subprocess.run(args, check=True, capture_output=True, env=env, timeout=120).stdout
+
+
 def valid_personnummer_in(raw: bytes) -> list[str]:
     hits = []
     for match in PNR_PATTERN.finditer(raw):
@@ -169,8 +179,6 @@ def test_sqlite_file_and_wal_hold_no_personal_data(test_config, tmp_path):
 @pytest.mark.skipif(not is_postgres(), reason="needs TEST_DATABASE_URL pointing at PostgreSQL")
 @pytest.mark.postgres
 def test_pg_dump_holds_no_personal_data(app):
-    pg_dump = shutil.which("pg_dump")
-    assert pg_dump, "pg_dump is not installed"
     url = make_url(os.environ["TEST_DATABASE_URL"])
     with app.app_context():
         empty_tables()
@@ -178,10 +186,7 @@ def test_pg_dump_holds_no_personal_data(app):
             populate()
             identifiers = known_identifiers()
             _db.session.commit()
-            env = {**os.environ, "PGPASSWORD": url.password or ""}
-            args = [pg_dump, "--data-only", "--no-owner", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-                    "-U", url.username or "postgres", url.database]
-            dump = subprocess.run(args, check=True, capture_output=True, env=env, timeout=120).stdout
+            dump = pg_dump_data(url)
         finally:
             _db.session.remove()
             empty_tables()

@@ -4,8 +4,6 @@ file (and `pg_dump --data-only` on PostgreSQL), after the demo and extra records
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from caseapp.violence import operations as ops
 from caseapp.violence.demo import DEMO_VICTIM
 from caseapp.violence.models import Plan, RiskAssessment
 from tests.conftest import empty_tables, is_postgres, make_app
-from tests.security.test_raw_database import assert_clean, known_identifiers
+from tests.security.test_raw_database import assert_clean, known_identifiers, pg_dump_data
 from tests.violence.conftest import (
     SECRET_CHANNEL,
     SECRET_CODE_WORD,
@@ -92,8 +90,6 @@ def test_sqlite_file_holds_no_assessment_or_plan_text(test_config, tmp_path):
 @pytest.mark.skipif(not is_postgres(), reason="needs TEST_DATABASE_URL pointing at PostgreSQL")
 @pytest.mark.postgres
 def test_pg_dump_holds_no_assessment_or_plan_text(app):
-    pg_dump = shutil.which("pg_dump")
-    assert pg_dump, "pg_dump is not installed"
     url = make_url(os.environ["TEST_DATABASE_URL"])
     with app.app_context():
         empty_tables()
@@ -101,10 +97,7 @@ def test_pg_dump_holds_no_assessment_or_plan_text(app):
             populate()
             identifiers = known_identifiers()
             _db.session.commit()
-            env = {**os.environ, "PGPASSWORD": url.password or ""}
-            args = [pg_dump, "--data-only", "--no-owner", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-                    "-U", url.username or "postgres", url.database]
-            dump = subprocess.run(args, check=True, capture_output=True, env=env, timeout=120).stdout
+            dump = pg_dump_data(url)
         finally:
             _db.session.remove()
             empty_tables()
