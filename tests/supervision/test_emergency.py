@@ -286,6 +286,7 @@ def test_colleague_not_on_the_access_list_gets_a_grant_for_a_protected_person(ap
     assert ask(c, case.reference).status_code == 302
     assert [g.case_id for g in grants(db)] == [case.id]
     assert c.get(f"/arenden/{case.id}").status_code == 200
+    assert c.get(f"/personer/{case.person_id}").status_code == 404  # the person's own file stays closed
     [event] = audit_events("emergency_access", actor_user_id=colleague.id)
     assert event.details_dict["protected"] is True
     kinds = {i.kind for i in ops.attention_items(team["unga_chef"].user) if i.event.id == event.id}
