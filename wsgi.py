@@ -4,6 +4,7 @@ import sys
 
 from caseapp import create_app
 from caseapp.security.keys import KeyConfigError
+from caseapp.serving import prepare_worker
 from config import ConfigError
 
 try:
@@ -11,3 +12,4 @@ try:
 except (ConfigError, KeyConfigError) as exc:
     print(f"caseapp: {exc}", file=sys.stderr)
     sys.exit(2)
+prepare_worker()

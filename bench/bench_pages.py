@@ -12,9 +12,12 @@ personnummer and by name (POST /arenden/sok). Each page runs in three variants i
 
 The floor, in the same run: a bare Flask + SQLAlchemy page that reads the same 20 entries out of the journal table
 and decrypts them (unwrapping the person's data key), and the same page also committing one hash-chained row.
-The floor's requests run in the same rotation as the pages' (one floor and one floor + audit request after
-each round of the three variants), and each page is reported as p50/p95 in ms and as a ratio of its p50 to the
-p50 of the floor requests made while that page was measured. The time is taken around the WSGI
+The floor's requests run in the same rotation as the pages' three variants: --rotation block (the default) gives
+each of them --block requests (25) per turn, as a server process serves its one app request after request;
+--rotation request alternates them request by request (every request then starts with the CPU caches full of
+another app's data, which inflates every figure; kept to compare with earlier runs). Each page is reported as
+p50/p95 in ms and as a ratio of its p50 to the p50 of the floor requests made while that page was measured.
+The apps are prepared as wsgi.py prepares a server process (`caseapp.serving.prepare_worker`). The time is taken around the WSGI
 call (environ in, body consumed): routing, hooks, session, queries, decryption, templates, audit, commit.
 
 The data set comes from bench/gen_dataset.py (--data DIR, default bench/out/pages-data; generated if missing, which
@@ -50,6 +53,7 @@ from caseapp.security import audit, fields  # noqa: E402
 from caseapp.security import auth as authlib  # noqa: E402
 from caseapp.security.crypto import DataKey, wrap_aad  # noqa: E402
 from caseapp.security.keys import FileKeyProvider  # noqa: E402
+from caseapp.serving import prepare_worker  # noqa: E402
 
 GOALS_MS = {"start": 5.0, "case": 5.0, "caseload": 10.0, "search_pnr": 10.0, "search_name": 10.0}
 
@@ -208,7 +212,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def run(meta: dict, n: int, warmup: int) -> dict:
+def run(meta: dict, n: int, warmup: int, rotation: str = "block", block: int = 25) -> dict:
     urls, key_dir = meta["urls"], meta["key_dir"]
     apps = {"full": make_app(urls["enc"], key_dir), "no_enc": make_app(urls["plain"], key_dir)}
     clients = {}
@@ -231,6 +235,7 @@ def run(meta: dict, n: int, warmup: int) -> dict:
                 "no_audit": audit_off}
     floor = floor_app(urls["enc"], key_dir, meta["case_id"], meta["floor_person_id"])
     fc = Client(floor)
+    prepare_worker()  # as wsgi.py does once the app is built (caseapp/serving.py)
     floor_paths = {"floor": "/floor", "floor_audit": "/floor-audit"}
     floor_times: dict[str, list[float]] = {name: [] for name in floor_paths}
     page_floor: dict[str, float] = {}
@@ -250,19 +255,28 @@ def run(meta: dict, n: int, warmup: int) -> dict:
             assert status == 200 and checks[page] in body, (page, variant, status, body[:300])
             return elapsed
 
-        # The variants alternate request by request, and the floor runs in the same rotation, so that drift in
-        # the machine's load (it is shared) hits the pages, their variants and the floor alike.
-        for i in range(warmup + n):
+        # The variants and the floor take turns in the same rotation, so that drift in the machine's load (it is
+        # shared) hits the pages, their variants and the floor alike. rotation="block": each takes `block`
+        # requests per turn, as a server process serves one app request after request (its CPU caches warm with
+        # that app); rotation="request": they alternate request by request (three apps and the floor in turn:
+        # every request starts with caches full of another app's data, which no deployed worker sees).
+        step = block if rotation == "block" else 1
+        done = 0
+        while done < warmup + n:
+            count = min(step, warmup + n - done)
             for variant in switches:
-                elapsed = once(variant)
-                if i >= warmup:
-                    times[variant].append(elapsed)
+                for i in range(done, done + count):
+                    elapsed = once(variant)
+                    if i >= warmup:
+                        times[variant].append(elapsed)
             for name in floor_paths:
-                elapsed = floor_once(name)
-                if i >= warmup:
-                    floor_times[name].append(elapsed)
-                    if name == "floor":
-                        floor_here.append(elapsed)
+                for i in range(done, done + count):
+                    elapsed = floor_once(name)
+                    if i >= warmup:
+                        floor_times[name].append(elapsed)
+                        if name == "floor":
+                            floor_here.append(elapsed)
+            done += count
         for variant, values in times.items():
             results[f"{page}.{variant}"] = {"p50_ms": round(pct(values, .5) * 1000, 3),
                                             "p95_ms": round(pct(values, .95) * 1000, 3)}
@@ -290,6 +304,9 @@ def main() -> None:
     parser.add_argument("--url", default=None, help="PostgreSQL URL (uses/creates <db>_enc and <db>_plain)")
     parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--rotation", choices=("block", "request"), default="block",
+                        help="how the variants and the floor take turns (see run()); default block")
+    parser.add_argument("--block", type=int, default=25, help="requests per turn with --rotation block")
     args = parser.parse_args()
     started = time.perf_counter()
     if args.quick:
@@ -304,10 +321,11 @@ def main() -> None:
         else:
             meta = json.loads(meta_path.read_text())
         n, warmup = args.requests or 400, 40
-    figures = run(meta, n, warmup)
+    figures = run(meta, n, warmup, args.rotation, args.block)
     out = {
         "bench": "pages", "db": "postgresql" if args.url else "sqlite",
         "dataset": {k: meta[k] for k in ("people", "cases", "entries")}, "requests_per_variant": n,
+        "rotation": args.rotation, "block": args.block if args.rotation == "block" else 1,
         **{f"{page}.{k}": v for page, fig in figures["pages"].items() for k, v in fig.items()},
         "floor.p50_ms": figures["variants"]["floor"]["p50_ms"], "floor.p95_ms": figures["variants"]["floor"]["p95_ms"],
         "floor_audit.p50_ms": figures["variants"]["floor_audit"]["p50_ms"],

@@ -1398,9 +1398,14 @@ def start_panels(actor: Any) -> StartPanels:
     parts = [and_(in_unit, Case.responsible_id == actor.id)]
     if co_assigned:
         parts.append(and_(in_unit, Case.id.in_(co_assigned)))
-    result.my_total = sum(db.session.scalar(select(func.count()).where(p)) or 0 for p in parts)
-    recent = [row for p in parts for row in db.session.execute(
-        select(Case.id, Case.updated_at).where(p).order_by(Case.updated_at.desc()).limit(START_ITEMS))]
+    # The newest few and, in the same statement and pass over the rows, how many there are in all (the window
+    # count is taken before the LIMIT): one scan of the worker's open cases instead of a count and a list.
+    recent, result.my_total = [], 0
+    for p in parts:
+        rows = db.session.execute(select(Case.id, Case.updated_at, func.count().over().label("total")).where(p)
+                                  .order_by(Case.updated_at.desc()).limit(START_ITEMS)).all()
+        recent += rows
+        result.my_total += rows[0].total if rows else 0
     recent_ids = [r.id for r in sorted(recent, key=lambda r: r.updated_at, reverse=True)[:START_ITEMS]]
     if result.manager:
         overdue_q = and_(policy.readable_cases_clause(actor), Case.state.in_(OPEN_STATES), Case.next_due_on < now)

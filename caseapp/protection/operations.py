@@ -26,6 +26,7 @@ from caseapp.cases.operations import (
     people_by_id,
     today,
 )
+from caseapp.cases.presence import case_presence
 from caseapp.extensions import db
 from caseapp.people import operations as people_ops
 from caseapp.people.models import Person, PersonSearchIndex, Protection
@@ -361,7 +362,8 @@ class LinkRow:
 def links_for(actor: Any, victim_case: Case) -> list[LinkRow]:
     links = list(db.session.scalars(select(ViolenceLink).where(ViolenceLink.victim_case_id == victim_case.id,
                                                                ViolenceLink.ended_at.is_(None))
-                                    .order_by(ViolenceLink.created_at)))
+                                    .order_by(ViolenceLink.created_at))) \
+        if case_presence(victim_case.id).victim_links else []
     rows = []
     for link in links:
         person = db.session.get(Person, link.perpetrator_person_id)
@@ -452,6 +454,8 @@ class ChildRow:
 
 
 def witness_children(actor: Any, victim_case: Case) -> list[ChildRow]:
+    if not case_presence(victim_case.id).witness_children:
+        return []
     rows = list(db.session.execute(select(WitnessChild, _open_case_exists(WitnessChild.child_person_id))
                                    .where(WitnessChild.victim_case_id == victim_case.id)
                                    .order_by(WitnessChild.created_at)))

@@ -852,6 +852,29 @@ def case_sharing(actor: Any, case: Case) -> CaseSharing:
     return CaseSharing(refs, consents_for(actor, case.person_id), discl, today())
 
 
+@dataclass
+class CasePanel:
+    referrals: list[Referral]
+    withdrawn_consents: frozenset[uuid.UUID]
+    today: date
+
+
+def case_panel(case: Case) -> CasePanel:
+    """What the referrals panel of the case page shows: the case's referrals with their partner (joined), and
+    which of the consents they rely on are withdrawn (one Core query, no consent objects). The caller has loaded
+    the case through the policy (read); the case page's own view event covers what is shown."""
+    from caseapp.cases.presence import case_presence
+
+    if not case_presence(case.id).referrals:
+        return CasePanel([], frozenset(), today())
+    refs = list(db.session.scalars(select(Referral).where(Referral.case_id == case.id)
+                                   .order_by(Referral.created_at.desc())))
+    consent_ids = {r.consent_id for r in refs if r.consent_id is not None}
+    withdrawn = frozenset(db.session.scalars(select(SharingConsent.id).where(
+        SharingConsent.id.in_(consent_ids), SharingConsent.withdrawn_at.is_not(None)))) if consent_ids else frozenset()
+    return CasePanel(refs, withdrawn, today())
+
+
 def _record_list(actor: Any, person_ids: Iterable[uuid.UUID], page: str) -> None:
     seen: set = g.setdefault("referrals_listed", set()) if has_request_context() else set()
     for pid in person_ids:

@@ -71,7 +71,7 @@ def _case_panel(case):
     user = _user()
     if case is None or not policy.has_permission(user, "referral.read"):
         return None
-    return SimpleNamespace(sharing=ops.case_sharing(user, case), access=policy.case_access(user, case))
+    return SimpleNamespace(sharing=ops.case_panel(case), access=policy.case_access(user, case))
 
 
 @bp.app_template_global("referrals_start_panel")

@@ -754,10 +754,22 @@ def may_open_protected(user: Any, person: Any) -> bool:
 
 
 def may_open_protected_case(user: Any, case: Any) -> bool:
+    return may_open_protected(user, _person_of_case(case))
+
+
+def _person_of_case(case: Any) -> Any:
+    """The case's person, kept referenced until the end of the request: the session's identity map holds its
+    objects only weakly, so a person loaded here for the check and then dropped would be read again (with its
+    key row) by the page's own `session.get` a moment later."""
+    from flask import g, has_request_context
+
     from caseapp.extensions import db
     from caseapp.people.models import Person
 
-    return may_open_protected(user, db.session.get(Person, case.person_id))
+    person = db.session.get(Person, case.person_id)
+    if person is not None and has_request_context():
+        g.__dict__.setdefault("policy_people", {})[person.id] = person
+    return person
 
 
 def _listed_clause(user: Any, person_id_column: Any):
@@ -847,14 +859,10 @@ def disclosure_warning(person: Any):
 def is_victim_case(case: Any) -> bool:
     """A case where links to a perpetrator and witnessing children are recorded: a brottsoffer case, or one
     already linked as the victim's side."""
-    from sqlalchemy import select
-
+    from caseapp.cases.presence import case_presence
     from caseapp.cases.workflow import FocusArea
-    from caseapp.extensions import db
-    from caseapp.protection.models import ViolenceLink
 
-    return case.focus == FocusArea.BROTTSOFFER or db.session.scalar(
-        select(ViolenceLink.id).where(ViolenceLink.victim_case_id == case.id).limit(1)) is not None
+    return case.focus == FocusArea.BROTTSOFFER or case_presence(case.id).victim_links
 
 
 def may_see_violence_links(user: Any, victim_case: Any) -> bool:

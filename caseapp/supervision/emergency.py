@@ -161,6 +161,10 @@ class Banner:
 
 def active_grants(viewer: Any, case: Case) -> list[Banner]:
     """The active emergency grants on a case, for the banner on the case page (shown to whoever reads it)."""
+    from caseapp.cases.presence import case_presence
+
+    if not case_presence(case.id).active_emergency:
+        return []
     now = utcnow()
     rows = db.session.execute(
         select(EmergencyAccess.id, EmergencyAccess.user_id, User.display_name, EmergencyAccess.expires_at)

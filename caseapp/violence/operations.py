@@ -28,6 +28,7 @@ from caseapp.cases.operations import (
     staff_names,
     today,
 )
+from caseapp.cases.presence import case_presence
 from caseapp.extensions import db
 from caseapp.security import audit, policy
 from caseapp.timeutil import utcnow
@@ -468,8 +469,9 @@ def case_panel(actor: Any, case: Case) -> CasePanel:
     """The case page's panel: the assessment history (date, kind, author, status) and the current plans with
     their review dates. Shows no content; reading the case already recorded a view, this records a "list"."""
     now = today()
-    items = assessments(actor, case)
-    plans = current_plans(case)
+    present = case_presence(case.id)  # most cases have neither: then no query for them
+    items = assessments(actor, case) if present.assessments else []
+    plans = current_plans(case) if present.current_plans else []
     panel = CasePanel(assessments=items, plans=plans, overdue=[p for p in plans if p.review_on < now],
                       kinds=cat.kinds_for(case.focus),
                       plan_kinds=[k for k in PlanKind if k is not PlanKind.SAKERHET

@@ -1,0 +1,77 @@
+"""Which of a case's side records exist, in one statement per case and request.
+
+The case page has panels for referrals, risk assessments and plans, emergency grants, violence links and
+witnessing children. For most cases most of them are empty, and asking each table in turn cost a statement per
+panel (six of the case page's twenty). `case_presence(case_id)` asks them all at once (an EXISTS per table, each on
+an index of the case id); a panel whose table has nothing for the case skips its own query and shows its empty
+state. A panel whose table has rows runs its query exactly as before (with its own filters and access rules).
+
+The answer is kept for the rest of the request and dropped at every flush of the session, so a page rendered after
+a change in the same request asks again. It holds only facts (whether rows exist), never decides access.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import g, has_request_context
+from sqlalchemy import bindparam, event, exists, select
+from sqlalchemy.orm import Session
+
+from caseapp.extensions import db
+from caseapp.timeutil import utcnow
+
+_MEMO = "case_presence"
+
+
+@dataclass(frozen=True)
+class Presence:
+    referrals: bool
+    assessments: bool
+    current_plans: bool
+    active_emergency: bool
+    victim_links: bool
+    witness_children: bool
+
+
+_STATEMENT = None
+
+
+def _statement():
+    global _STATEMENT
+    if _STATEMENT is None:
+        from caseapp.protection.models import ViolenceLink, WitnessChild
+        from caseapp.referrals.models import Referral
+        from caseapp.supervision.models import EmergencyAccess
+        from caseapp.violence.models import Plan, RiskAssessment
+
+        case_id = bindparam("case_id")
+        _STATEMENT = select(
+            exists().where(Referral.case_id == case_id),
+            exists().where(RiskAssessment.case_id == case_id),
+            exists().where(Plan.case_id == case_id, Plan.superseded_at.is_(None)),
+            exists().where(EmergencyAccess.case_id == case_id, EmergencyAccess.ended_at.is_(None),
+                           EmergencyAccess.expires_at > bindparam("now")),
+            exists().where(ViolenceLink.victim_case_id == case_id),
+            exists().where(WitnessChild.victim_case_id == case_id),
+        )
+    return _STATEMENT
+
+
+def case_presence(case_id: uuid.UUID) -> Presence:
+    memo: dict[Any, Presence] | None = g.__dict__.setdefault(_MEMO, {}) if has_request_context() else None
+    if memo is not None and case_id in memo:
+        return memo[case_id]
+    row = db.session.execute(_statement(), {"case_id": case_id, "now": utcnow()}).one()
+    presence = Presence(*(bool(v) for v in row))
+    if memo is not None:
+        memo[case_id] = presence
+    return presence
+
+
+@event.listens_for(Session, "after_flush")
+def _forget(session: Session, _flush_context) -> None:
+    if has_request_context():
+        g.__dict__.pop(_MEMO, None)
