@@ -318,16 +318,24 @@ def _case_access(user: Any, case: Any) -> frozenset[str]:
 
 def readable_cases_clause(user: Any, *, protected: bool = True):
     """A SQL condition on `Case` true exactly for the cases `user` may read (same rule as `case_access`).
-    `protected=False` leaves out the access-list condition, for a caller that applies it on `Person` itself."""
+    `protected=False` leaves out the access-list condition, for a caller that applies it on `Person` itself.
+    Built once per user and request (a page uses it in up to four statements; building the expression costs more
+    than compiling the statement from the cache); dropped with the emergency-access memo."""
+    from flask import g, has_request_context
     from sqlalchemy import and_, or_
 
     from caseapp.cases.models import Case
 
-    clause = _unit_readable_cases_clause(user)
-    if protected:
-        clause = and_(clause, protected_case_clause(user))
-    granted = emergency_case_ids(user)
-    return or_(clause, Case.id.in_(sorted(granted))) if granted else clause
+    memo = g.__dict__.setdefault("readable_cases_clause", {}) if has_request_context() else {}
+    key = (getattr(user, "id", None), protected)
+    clause = memo.get(key)
+    if clause is None:
+        clause = _unit_readable_cases_clause(user)
+        if protected:
+            clause = and_(clause, protected_case_clause(user))
+        granted = emergency_case_ids(user)
+        clause = memo[key] = or_(clause, Case.id.in_(sorted(granted))) if granted else clause
+    return clause
 
 
 def emergency_case_ids(user: Any) -> frozenset:
@@ -338,16 +346,29 @@ def emergency_case_ids(user: Any) -> frozenset:
         return frozenset()
     memo = g.setdefault("emergency_case_ids", {}) if has_request_context() else {}
     if user.id not in memo:
-        from sqlalchemy import select
-
         from caseapp.extensions import db
-        from caseapp.supervision.models import EmergencyAccess
         from caseapp.timeutil import utcnow
 
-        memo[user.id] = frozenset(db.session.scalars(select(EmergencyAccess.case_id).where(
-            EmergencyAccess.user_id == user.id, EmergencyAccess.ended_at.is_(None),
-            EmergencyAccess.expires_at > utcnow())))
+        memo[user.id] = frozenset(db.session.scalars(_emergency_ids_statement(),
+                                                     {"user_id": user.id, "now": utcnow()}))
     return memo[user.id]
+
+
+_EMERGENCY_IDS = None
+
+
+def _emergency_ids_statement():
+    """Built once, with bound parameters (it runs on every page of a user who may request emergency access)."""
+    global _EMERGENCY_IDS
+    if _EMERGENCY_IDS is None:
+        from sqlalchemy import bindparam, select
+
+        from caseapp.supervision.models import EmergencyAccess
+
+        _EMERGENCY_IDS = select(EmergencyAccess.case_id).where(
+            EmergencyAccess.user_id == bindparam("user_id"), EmergencyAccess.ended_at.is_(None),
+            EmergencyAccess.expires_at > bindparam("now"))
+    return _EMERGENCY_IDS
 
 
 def forget_emergency_access() -> None:
@@ -356,6 +377,7 @@ def forget_emergency_access() -> None:
 
     if has_request_context():
         g.pop("emergency_case_ids", None)
+        g.pop("readable_cases_clause", None)
     forget_case_access()
 
 
