@@ -33,6 +33,7 @@ from sqlalchemy import (
     event,
     inspect,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from caseapp.cases.catalogue import (
@@ -167,6 +168,9 @@ class JournalEntry(db.Model):
     __table_args__ = (
         Index("ix_journal_entries_case_event", "case_id", "event_date", "written_at"),
         Index("ix_journal_entries_author_signed", "author_id", "signed_at"),
+        # The corrections of a case (few): the case page asks whether there are any before looking them up.
+        Index("ix_journal_entries_corrections", "case_id", sqlite_where=sql_text("corrects_id IS NOT NULL"),
+              postgresql_where=sql_text("corrects_id IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -208,7 +212,7 @@ class JournalObjection(db.Model):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("journal_entries.id"), index=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"))
     stated_on: Mapped[date] = mapped_column(Date)  # when the person made the objection
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -54,6 +54,7 @@ from caseapp.cases.models import (
     JournalObjection,
     PersonRelation,
 )
+from caseapp.cases.presence import case_presence
 from caseapp.cases.workflow import CaseDates, CaseFacts, FocusArea, Intake, State, WorkflowError
 from caseapp.extensions import db
 from caseapp.people.models import Person
@@ -560,11 +561,15 @@ def entry_context(entries: list[JournalEntry]) -> tuple[dict, dict]:
     # Corrections live in the same case: filtering on it lets SQLite use the case index (corrects_id is
     # almost always NULL, so its statistics make the planner scan the table for an IN list).
     case_ids = list({e.case_id for e in entries})
+    # Most cases have neither corrections nor objections: one presence query (kept for the request) tells.
+    present = case_presence(case_ids[0]) if len(case_ids) == 1 else None
     corrected_by = {e.corrects_id: e for e in db.session.scalars(_stmt("corrections"),
-                                                                 {"case_ids": case_ids, "ids": ids})}
+                                                                 {"case_ids": case_ids, "ids": ids})} \
+        if present is None or present.corrections else {}
     objections: dict[uuid.UUID, list[JournalObjection]] = defaultdict(list)
-    for o in db.session.scalars(_stmt("objections"), {"ids": ids}):
-        objections[o.entry_id].append(o)
+    if present is None or present.objections:
+        for o in db.session.scalars(_stmt("objections"), {"ids": ids}):
+            objections[o.entry_id].append(o)
     return corrected_by, dict(objections)
 
 

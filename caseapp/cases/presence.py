@@ -1,8 +1,8 @@
 """Which of a case's side records exist, in one statement per case and request.
 
 The case page has panels for referrals, risk assessments and plans, emergency grants, violence links and
-witnessing children. For most cases most of them are empty, and asking each table in turn cost a statement per
-panel (six of the case page's twenty). `case_presence(case_id)` asks them all at once (an EXISTS per table, each on
+witnessing children, and its journal looks up corrections and objections of the entries shown. For most cases
+most of these are empty, and asking each table in turn cost a statement each (eight of the case page's twenty). `case_presence(case_id)` asks them all at once (an EXISTS per table, each on
 an index of the case id); a panel whose table has nothing for the case skips its own query and shows its empty
 state. A panel whose table has rows runs its query exactly as before (with its own filters and access rules).
 
@@ -34,6 +34,8 @@ class Presence:
     active_emergency: bool
     victim_links: bool
     witness_children: bool
+    corrections: bool
+    objections: bool
 
 
 _STATEMENT = None
@@ -42,6 +44,7 @@ _STATEMENT = None
 def _statement():
     global _STATEMENT
     if _STATEMENT is None:
+        from caseapp.cases.models import JournalEntry, JournalObjection
         from caseapp.protection.models import ViolenceLink, WitnessChild
         from caseapp.referrals.models import Referral
         from caseapp.supervision.models import EmergencyAccess
@@ -56,6 +59,9 @@ def _statement():
                            EmergencyAccess.expires_at > bindparam("now")),
             exists().where(ViolenceLink.victim_case_id == case_id),
             exists().where(WitnessChild.victim_case_id == case_id),
+            # (the partial index ix_journal_entries_corrections answers this one)
+            exists().where(JournalEntry.case_id == case_id, JournalEntry.corrects_id.is_not(None)),
+            exists().where(JournalObjection.case_id == case_id),
         )
     return _STATEMENT
 
