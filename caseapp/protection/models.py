@@ -18,9 +18,11 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import Date, DateTime, ForeignKey, Index, LargeBinary, String, Uuid
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caseapp.extensions import db
+from caseapp.people.models import Person
 from caseapp.security.fields import Encrypted
 from caseapp.timeutil import utcnow
 
@@ -95,3 +97,9 @@ class WitnessChild(db.Model):
     child_person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+# The protected people (few): the policy's "is this case's person protected?" is answered from this partial index
+# on PostgreSQL (policy.protected_case_clause writes the literal that matches its predicate).
+Index("ix_people_protected", Person.id, sqlite_where=sql_text("protection != 'none'"),
+      postgresql_where=sql_text("protection != 'none'"))
