@@ -33,8 +33,14 @@ limiter = Limiter(key_func=get_remote_address)
 
 # SQLite (development, single host): write-ahead log, so readers never wait for the writer and a commit is one
 # append to the log without an fsync (synchronous=NORMAL: a power loss can lose the last commits, never corrupt
-# the file or leave a hole); wait up to 5 s for another connection's write lock instead of failing at once.
-SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
+# the file or leave a hole); wait up to 5 s for another connection's write lock instead of failing at once;
+# enforce foreign keys, as PostgreSQL does (the whole suite and every migration up and down pass with it).
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -1,5 +1,6 @@
-"""The app's own SQLite engine runs in WAL mode with synchronous=NORMAL and a busy timeout (development and
-single-host use); PostgreSQL connections are left as the server configures them. AUDIT_READ_COMMIT is checked."""
+"""The app's own SQLite engine runs in WAL mode with synchronous=NORMAL, a busy timeout and foreign keys enforced
+(development and single-host use); PostgreSQL connections are left as the server configures them.
+AUDIT_READ_COMMIT is checked."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ def test_sqlite_file_database_gets_wal_normal_and_busy_timeout(test_config, tmp_
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
             assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         db.engine.dispose()
 
 
-def test_a_second_app_on_the_same_engine_registers_the_pragmas_once(test_config, tmp_path):
+def test_the_pragmas_are_registered_on_the_app_engine(test_config, tmp_path):
     from sqlalchemy import event
 
     from caseapp.extensions import _sqlite_pragmas
@@ -52,3 +54,20 @@ def test_audit_read_commit_must_be_async_or_sync(test_config):
 def test_audit_read_commit_from_the_environment(test_config, monkeypatch):
     monkeypatch.setenv("AUDIT_READ_COMMIT", "sync")
     assert make_app(test_config).config["AUDIT_READ_COMMIT"] == "sync"
+
+
+def test_sqlite_enforces_foreign_keys(test_config, tmp_path):
+    import uuid
+
+    from sqlalchemy.exc import IntegrityError
+
+    from caseapp.accounts.models import RecoveryCode
+
+    app = make_app(test_config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'fk.db'}")
+    with app.app_context():
+        db.create_all()
+        db.session.add(RecoveryCode(user_id=uuid.uuid4(), code_hash=bytes(32)))  # no such user
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        db.engine.dispose()
