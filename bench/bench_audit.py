@@ -195,8 +195,8 @@ def bench_append(app, n: int, rounds: int, per_txn: int = 1, with_async: bool = 
                 if with_async:  # AUDIT_READ_COMMIT = "async": the same transaction, its commit not waiting
                     app.config["AUDIT_READ_COMMIT"] = "async"
                     start, start_cpu = clock(), cpu()
-                if read_first:
-                    db.session.execute(page_read)
+                    if read_first:
+                        db.session.execute(page_read)
                     for _ in range(per_txn):
                         audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
                                      subject_person_id=uuid.uuid4())
