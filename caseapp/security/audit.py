@@ -291,8 +291,8 @@ def _relax_allowed(conn, rows: list[dict[str, Any]]) -> bool:
     """AUDIT_READ_COMMIT = "async" (PostgreSQL): a transaction whose only writes are events of reads may commit
     without waiting for the WAL flush. Whether the transaction wrote anything else is asked of the server at
     the lock (audit_chain.lock_read_head); here only: the setting, the database, and every event is a read."""
-    if conn.dialect.name != "postgresql":
-        return False
+    if conn.dialect.name != "postgresql" or (conn.dialect.server_version_info or (0,)) < (13,):
+        return False  # pg_current_xact_id_if_assigned() is PostgreSQL 13+; older servers commit synchronously
     if (current_app.config.get("AUDIT_READ_COMMIT") or "sync") != "async":
         return False
     return all(row["action"] in READ_ACTIONS for row in rows)
