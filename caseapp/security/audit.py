@@ -6,6 +6,9 @@ same transaction as the change it records (no change without its event, no event
 back). At commit the session hook takes the chain lock, reads the head, computes `seq`, `prev_hash` and `hash`
 (`caseapp.security.audit_chain`), inserts the events and, when one is due, a signed checkpoint; the lock is
 held only from there to the end of the commit. Requests, CLI commands and tests all go through this one path.
+On PostgreSQL with AUDIT_READ_COMMIT = "async", a transaction that wrote nothing but events of reads (the server
+is asked, at the lock) commits without waiting for the WAL flush; see docs/audit.md, "Commit of transactions
+that only read".
 Events recorded with `persist_on_failure=True` (refusals, failed logins, lockouts) are written again in their
 own transaction when the request's transaction rolls back, so a refusal is never lost; they are chained then.
 """
