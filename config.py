@@ -76,6 +76,9 @@ class BaseConfig:
     AUDIT_SYSLOG_ADDRESS = "/dev/log"  # or "host:port" (UDP)
     AUDIT_SYSLOG_FACILITY = "auth"
     AUDIT_PUBLIC_KEYS: tuple[str, ...] = ()  # PEM files of retired audit public keys, for `caseapp audit verify`
+    # PostgreSQL: a transaction that wrote nothing but audit events of reads (view/list/search) commits without
+    # waiting for the WAL flush ("async"), or like every other transaction ("sync"). docs/audit.md, "Commit".
+    AUDIT_READ_COMMIT = "async"
     # Emergency access (nödåtkomst, docs/audit.md): how long a grant lasts (READ only).
     EMERGENCY_ACCESS_MINUTES = 60
 
@@ -94,7 +97,8 @@ class BaseConfig:
         config["SESSION_COOKIE_SECURE"] = _env_bool("SESSION_COOKIE_SECURE", config["SESSION_COOKIE_SECURE"])
         config["MFA_REQUIRED"] = _env_bool("MFA_REQUIRED", config["MFA_REQUIRED"])
         config["TRUSTED_PROXY_COUNT"] = int(env.get("TRUSTED_PROXY_COUNT", config["TRUSTED_PROXY_COUNT"]))
-        for name in ("AUDIT_SINK", "AUDIT_SINK_PATH", "AUDIT_SYSLOG_ADDRESS", "AUDIT_SYSLOG_FACILITY"):
+        for name in ("AUDIT_SINK", "AUDIT_SINK_PATH", "AUDIT_SYSLOG_ADDRESS", "AUDIT_SYSLOG_FACILITY",
+                     "AUDIT_READ_COMMIT"):
             if env.get(name):
                 config[name] = env[name]
         for name in ("AUDIT_CHECKPOINT_EVERY", "AUDIT_CHECKPOINT_MINUTES"):

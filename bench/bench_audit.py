@@ -10,11 +10,18 @@ Figures (the last stdout line is one JSON object; progress goes to stderr):
                   transaction commits nothing, as a read-only page does with audit off). p50, wall and CPU time
   append15_*      the same per transaction of 15 events (a page that lists 15 people): the audit overhead a page
                   with many subjects pays, against one plain executemany insert of the same rows
+  page1_*         append_* with every variant's transaction starting with one SELECT (the page's own read), so
+                  connection checkout, ping and BEGIN are paid by audit off as well, as on a real page
+  *_async_*       PostgreSQL: the chained transaction again with AUDIT_READ_COMMIT = "async" (a transaction that
+                  wrote nothing but events of reads does not wait for the WAL flush), in the same rotation; the
+                  other variants run with "sync"
   verify_*        `verify_chain` over N generated events (1,000,000; --quick 60,000) with a signed checkpoint every
                   1,000 events and a sink file: one process and the default worker processes; SQLite file and PG
-  concurrent_*    events/s when 4 processes append at once on PostgreSQL (one event per transaction, and 5 per
-                  transaction), each process with its own app, like gunicorn workers; baseline in the same run:
-                  the same 4 processes inserting and committing plain rows (no chain, no lock), the I/O ceiling
+  concurrent_*    events/s when 4 processes append at once on PostgreSQL (one event per transaction with
+                  AUDIT_READ_COMMIT sync and async, and 5 per transaction, sync), each process with its own app, like
+                  gunicorn workers; baseline in the same run: the same 4 processes inserting and committing plain
+                  rows (no chain, no lock, synchronous commit) into a twin table with the same columns, indexes
+                  and constraints, the I/O ceiling. The phases alternate in 4 rounds (a quarter of the events each)
 
 PostgreSQL: --pg URL, else TEST_DATABASE_URL, else postgresql+psycopg://postgres@127.0.0.1:5432/postgres; a
 temporary database is created for the run and dropped afterwards. Without a reachable server the PG figures
@@ -136,11 +143,15 @@ def create_schema(app) -> None:
 # ------------------------------------------------------------------------------------------- append
 
 
-def bench_append(app, n: int, rounds: int, per_txn: int = 1) -> dict:
+def bench_append(app, n: int, rounds: int, per_txn: int = 1, with_async: bool = False,
+                 read_first: bool = False) -> dict:
     """µs per transaction of `per_txn` events: record() x per_txn + commit (chained) against a plain insert (one
     executemany) + commit of the same rows. per_txn 1 is one request's read of a case; 15 is the start page,
-    which writes one "list" event per person shown. The two alternate transaction by transaction, so both see the
-    same load on a shared machine; p50 of wall time and of this process's CPU time per transaction."""
+    which writes one "list" event per person shown. The variants alternate transaction by transaction, so all see
+    the same load on a shared machine; p50 of wall time and of this process's CPU time per transaction.
+    with_async adds the chained transaction with AUDIT_READ_COMMIT = "async" (the others run with "sync").
+    read_first starts every variant's transaction with one SELECT, as a page does before it records its read: the
+    connection checkout, its ping and BEGIN are then the page's, not the audit log's."""
     from types import SimpleNamespace
 
     from caseapp.extensions import db
@@ -152,6 +163,9 @@ def bench_append(app, n: int, rounds: int, per_txn: int = 1) -> dict:
 
     table = AuditEvent.__table__
     chained, plain, off, chained_cpu, plain_cpu, off_cpu = [], [], [], [], [], []
+    relaxed, relaxed_cpu = [], []
+    page_read = text("SELECT count(*) FROM audit_checkpoints")  # read_first: the page's own reads, in every variant
+    app.config["AUDIT_READ_COMMIT"] = "sync"
     clock, cpu = time.perf_counter, time.process_time
     record = audit.record
     with app.app_context():
@@ -161,6 +175,8 @@ def bench_append(app, n: int, rounds: int, per_txn: int = 1) -> dict:
                 # audit off: the page's transaction writes nothing, so its commit is empty
                 audit.record = lambda *a, **k: None
                 start, start_cpu = clock(), cpu()
+                if read_first:
+                    db.session.execute(page_read)
                 for _ in range(per_txn):
                     audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
                                  subject_person_id=uuid.uuid4())
@@ -169,13 +185,29 @@ def bench_append(app, n: int, rounds: int, per_txn: int = 1) -> dict:
                 off_cpu.append(cpu() - start_cpu)
                 audit.record = record
                 start, start_cpu = clock(), cpu()
+                if read_first:
+                    db.session.execute(page_read)
                 for _ in range(per_txn):
                     audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
                                  subject_person_id=uuid.uuid4())
                 db.session.commit()
                 chained.append(clock() - start)
                 chained_cpu.append(cpu() - start_cpu)
+                if with_async:  # AUDIT_READ_COMMIT = "async": the same transaction, its commit not waiting
+                    app.config["AUDIT_READ_COMMIT"] = "async"
+                    start, start_cpu = clock(), cpu()
+                    if read_first:
+                        db.session.execute(page_read)
+                    for _ in range(per_txn):
+                        audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
+                                     subject_person_id=uuid.uuid4())
+                    db.session.commit()
+                    relaxed.append(clock() - start)
+                    relaxed_cpu.append(cpu() - start_cpu)
+                    app.config["AUDIT_READ_COMMIT"] = "sync"
                 start, start_cpu = clock(), cpu()
+                if read_first:
+                    db.session.execute(page_read)
                 rows = []
                 for _ in range(per_txn):
                     seq += 1
@@ -200,10 +232,15 @@ def bench_append(app, n: int, rounds: int, per_txn: int = 1) -> dict:
 
     c, p, o = p50(chained), p50(plain), p50(off)
     cc, pc, oc = p50(chained_cpu), p50(plain_cpu), p50(off_cpu)
-    return {"chained_us": round(c, 1), "plain_us": round(p, 1), "off_us": round(o, 1),
-            "overhead_us": round(c - p, 1), "vs_off_us": round(c - o, 1),
-            "chained_cpu_us": round(cc, 1), "plain_cpu_us": round(pc, 1), "off_cpu_us": round(oc, 1),
-            "overhead_cpu_us": round(cc - pc, 1), "vs_off_cpu_us": round(cc - oc, 1)}
+    out = {"chained_us": round(c, 1), "plain_us": round(p, 1), "off_us": round(o, 1),
+           "overhead_us": round(c - p, 1), "vs_off_us": round(c - o, 1),
+           "chained_cpu_us": round(cc, 1), "plain_cpu_us": round(pc, 1), "off_cpu_us": round(oc, 1),
+           "overhead_cpu_us": round(cc - pc, 1), "vs_off_cpu_us": round(cc - oc, 1)}
+    if with_async:
+        a, ac = p50(relaxed), p50(relaxed_cpu)
+        out.update({"async_us": round(a, 1), "async_vs_off_us": round(a - o, 1), "async_cpu_us": round(ac, 1),
+                    "async_vs_off_cpu_us": round(ac - oc, 1)})
+    return out
 
 
 # ------------------------------------------------------------------------------------------- verify
@@ -318,7 +355,13 @@ def verify_floor(url: str, rows) -> dict:
 # ------------------------------------------------------------------------------------------ concurrent
 
 
-def _append_worker(db_url: str, key_dir: str, n: int, phases: tuple[int, ...], barrier, results) -> None:
+CONCURRENT_ROUNDS = 4  # the phases alternate round by round, so load drifts on the shared machine hit them alike
+
+
+def _append_worker(db_url: str, key_dir: str, n: int, phases: tuple[tuple[int, str], ...], barrier,
+                   results) -> None:
+    from sqlalchemy import MetaData
+
     from caseapp.extensions import db
     from caseapp.security import audit
 
@@ -328,58 +371,78 @@ def _append_worker(db_url: str, key_dir: str, n: int, phases: tuple[int, ...], b
         db.session.rollback()
         from caseapp.security.audit import AuditEvent
 
-        table = AuditEvent.__table__
-        for phase, per_txn in enumerate(phases):
-            barrier.wait(timeout=120)
-            start = time.perf_counter()
-            if per_txn == 0:  # baseline: the same rows, plain insert + commit, no chain (no lock): the I/O ceiling
-                base = (os.getpid() % 100_000 + 1) * 10**12
-                for i in range(n):
-                    db.session.execute(table.insert(), {
-                        "occurred_at": audit.utcnow(), "action": "view", "outcome": "ok", "object_type": "case",
-                        "object_id": f"{os.getpid()}-{phase}-{i}", "seq": base + i, "prev_hash": GENESIS,
-                        "hash": GENESIS})
-                    db.session.commit()
+        # the baseline's twin of audit_events: same columns, indexes and constraints (CREATE TABLE ... LIKE ...
+        # INCLUDING ALL), so its rows cost the same I/O without entering the chain, and it can run between phases
+        plain_table = AuditEvent.__table__.to_metadata(MetaData(), name="audit_events_plain")
+        per_round = n // CONCURRENT_ROUNDS
+        base = (os.getpid() % 100_000 + 1) * 10**9
+        for rnd in range(CONCURRENT_ROUNDS):
+            for phase, (per_txn, mode) in enumerate(phases):
+                app.config["AUDIT_READ_COMMIT"] = mode
+                barrier.wait(timeout=120)
+                start = time.perf_counter()
+                if per_txn == 0:  # baseline: the same rows, plain insert + commit, no chain, no lock: the I/O ceiling
+                    for i in range(per_round):
+                        base += 1
+                        db.session.execute(plain_table.insert(), {
+                            "occurred_at": audit.utcnow(), "action": "view", "outcome": "ok", "object_type": "case",
+                            "object_id": f"{os.getpid()}-{rnd}-{phase}-{i}", "seq": base, "prev_hash": GENESIS,
+                            "hash": GENESIS})
+                        db.session.commit()
+                    results.put((phase, time.perf_counter() - start))
+                    continue
+                for i in range(per_round):
+                    audit.record("view", actor=None, object_type="case", object_id=f"{os.getpid()}-{rnd}-{phase}-{i}")
+                    if (i + 1) % per_txn == 0:
+                        db.session.commit()
+                db.session.commit()
                 results.put((phase, time.perf_counter() - start))
-                continue
-            for i in range(n):
-                audit.record("view", actor=None, object_type="case", object_id=f"{os.getpid()}-{phase}-{i}")
-                if (i + 1) % per_txn == 0:
-                    db.session.commit()
-            db.session.commit()
-            results.put((phase, time.perf_counter() - start))
 
 
-def bench_concurrent(db_url: str, key_dir: str, processes: int, n: int, phases: tuple[int, ...]) -> list[int]:
-    """Events/s of `processes` processes appending at once, one figure per phase (events per transaction);
-    the processes start once (spawn + app start-up is slow) and run the phases one after the other."""
+def bench_concurrent(db_url: str, key_dir: str, processes: int, n: int,
+                     phases: tuple[tuple[int, str], ...]) -> list[int]:
+    """Events/s of `processes` processes appending at once, one figure per phase ((events per transaction,
+    AUDIT_READ_COMMIT); 0 events per transaction is the plain baseline, into a twin table). The processes start
+    once (spawn + app start-up is slow) and run CONCURRENT_ROUNDS rounds of all phases, n / rounds events each per
+    process and phase; a phase's figure is its events over the sum of its rounds' times (slowest process)."""
     from caseapp.security.keys import FileKeyProvider
 
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TABLE audit_events_plain (LIKE audit_events INCLUDING ALL)"))
+        conn.commit()
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(processes), ctx.Queue()
     procs = [ctx.Process(target=_append_worker, args=(db_url, key_dir, n, phases, barrier, results))
              for _ in range(processes)]
     for p in procs:
         p.start()
-    slowest = [0.0] * len(phases)
-    for _ in range(processes * len(phases)):
+    # results arrive round by round: the slowest process of each (round, phase), summed over the rounds
+    slowest: dict[tuple[int, int], float] = {}
+    seen = [0] * len(phases)
+    for _ in range(processes * len(phases) * CONCURRENT_ROUNDS):
         phase, seconds = results.get(timeout=600)
-        slowest[phase] = max(slowest[phase], seconds)
+        rnd = seen[phase] // processes
+        seen[phase] += 1
+        slowest[rnd, phase] = max(slowest.get((rnd, phase), 0.0), seconds)
     for p in procs:
         p.join()
+    totals = [sum(slowest[rnd, phase] for rnd in range(CONCURRENT_ROUNDS)) for phase in range(len(phases))]
     public = FileKeyProvider(key_dir, strict_permissions=False).audit_public_key()
-    engine = create_engine(db_url)
+    per_round = n // CONCURRENT_ROUNDS
     with engine.connect() as conn:
-        conn.execute(text("DELETE FROM audit_events WHERE seq >= 1000000000000"))  # the baseline's plain rows
-        conn.commit()
         result = audit_chain.verify_chain(conn, public, workers=1)
-        chained_phases = len([p for p in phases if p])
-        assert result.ok and result.events == processes * n * chained_phases, result.problems[:3]
+        chained_phases = len([p for p, _mode in phases if p])
+        expected = processes * per_round * CONCURRENT_ROUNDS * chained_phases
+        assert result.ok and result.events == expected, (result.events, expected, result.problems[:3])
+        assert conn.execute(text("SELECT count(*) FROM audit_events_plain")).scalar() == \
+            processes * per_round * CONCURRENT_ROUNDS * (len(phases) - chained_phases)
+        conn.execute(text("DROP TABLE audit_events_plain"))
         conn.execute(text("DELETE FROM audit_events"))
         conn.execute(text("DELETE FROM audit_checkpoints"))
         conn.commit()
     engine.dispose()
-    return [round(processes * n / seconds) for seconds in slowest]
+    return [round(processes * per_round * CONCURRENT_ROUNDS / seconds) for seconds in totals]
 
 
 # ------------------------------------------------------------------------------------------------ main
@@ -389,6 +452,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller counts (finishes within 30 s)")
     parser.add_argument("--pg", default=None, help="PostgreSQL URL (a temporary database is created there)")
+    parser.add_argument("--no-verify", action="store_true", help="appends only (skip the verification figures)")
     args = parser.parse_args()
     quick = args.quick
     n_verify = 60_000 if quick else 1_000_000
@@ -415,23 +479,28 @@ def main() -> None:
     figures = bench_append(app, append_n // 2, append_rounds, per_txn=PAGE_EVENTS)
     out.update({f"append15_sqlite_{k}": v for k, v in figures.items()})
     say(f"  {PAGE_EVENTS} events per transaction: {figures}")
+    figures = bench_append(app, append_n, append_rounds, read_first=True)
+    out.update({f"page1_sqlite_{k}": v for k, v in figures.items()})
+    say(f"  after a read (a page): {figures}")
 
-    say(f"generating {n_verify:,} chained events ...")
-    started = time.perf_counter()
-    sink = tmp / "sink.jsonl"
-    rows, checkpoints = generate_events(n_verify, sign_key, sink)
-    verify_db = tmp / "verify.db"
-    create_schema(make_bench_app(f"sqlite:///{verify_db}", key_dir))
-    load_sqlite(str(verify_db), rows, checkpoints)
-    say(f"  generated and loaded in {time.perf_counter() - started:.1f} s")
-    one = time_verify(f"sqlite:///{verify_db}", public, sink, workers=1)
-    many = time_verify(f"sqlite:///{verify_db}", public, sink, workers=min(os.cpu_count() or 1, 8))
-    floor = verify_floor(f"sqlite:///{verify_db}", rows)
-    out.update({"verify_sqlite_floor_fetch_s": floor["fetch_s"], "verify_floor_sha256_chain_s": floor["sha256_chain_s"]})
-    say(f"  floor: fetching the rows {floor['fetch_s']} s, a plain SHA-256 chain over them {floor['sha256_chain_s']} s")
-    out.update({"verify_sqlite_1proc_s": one, "verify_sqlite_s": many,
-                "verify_sqlite_per_1m_s": round(min(one, many) * 1_000_000 / n_verify, 2)})
-    say(f"verify SQLite {n_verify:,}: {one} s in 1 process, {many} s with {min(os.cpu_count() or 1, 8)} processes")
+    rows = checkpoints = sink = None
+    if not args.no_verify:
+        say(f"generating {n_verify:,} chained events ...")
+        started = time.perf_counter()
+        sink = tmp / "sink.jsonl"
+        rows, checkpoints = generate_events(n_verify, sign_key, sink)
+        verify_db = tmp / "verify.db"
+        create_schema(make_bench_app(f"sqlite:///{verify_db}", key_dir))
+        load_sqlite(str(verify_db), rows, checkpoints)
+        say(f"  generated and loaded in {time.perf_counter() - started:.1f} s")
+        one = time_verify(f"sqlite:///{verify_db}", public, sink, workers=1)
+        many = time_verify(f"sqlite:///{verify_db}", public, sink, workers=min(os.cpu_count() or 1, 8))
+        floor = verify_floor(f"sqlite:///{verify_db}", rows)
+        out.update({"verify_sqlite_floor_fetch_s": floor["fetch_s"], "verify_floor_sha256_chain_s": floor["sha256_chain_s"]})
+        say(f"  floor: fetching the rows {floor['fetch_s']} s, a plain SHA-256 chain over them {floor['sha256_chain_s']} s")
+        out.update({"verify_sqlite_1proc_s": one, "verify_sqlite_s": many,
+                    "verify_sqlite_per_1m_s": round(min(one, many) * 1_000_000 / n_verify, 2)})
+        say(f"verify SQLite {n_verify:,}: {one} s in 1 process, {many} s with {min(os.cpu_count() or 1, 8)} processes")
 
     # --- PostgreSQL
     base = pg_base_url(args.pg)
@@ -439,30 +508,38 @@ def main() -> None:
                  "append15_pg_chained_us", "append15_pg_plain_us", "append15_pg_overhead_us", "append15_pg_vs_off_us",
                  "verify_pg_s",
                  "verify_pg_1proc_s", "concurrent_pg_events_per_s", "concurrent_pg_5_per_txn_events_per_s",
-                 "concurrent_pg_plain_rows_per_s", "verify_pg_floor_fetch_s"):
+                 "concurrent_pg_plain_rows_per_s", "verify_pg_floor_fetch_s", "concurrent_pg_async_events_per_s"):
         out[name] = None
     if base:
         with TempPgDatabase(base) as pg_url:
             pg_app = make_bench_app(pg_url, key_dir)
             create_schema(pg_app)
             say("append, PostgreSQL ...")
-            figures = bench_append(pg_app, append_n, append_rounds)
+            figures = bench_append(pg_app, append_n, append_rounds, with_async=True)
             out.update({f"append_pg_{k}": v for k, v in figures.items()})
             say(f"  {figures}")
-            figures = bench_append(pg_app, append_n // 2, append_rounds, per_txn=PAGE_EVENTS)
+            figures = bench_append(pg_app, append_n // 2, append_rounds, per_txn=PAGE_EVENTS, with_async=True)
             out.update({f"append15_pg_{k}": v for k, v in figures.items()})
             say(f"  {PAGE_EVENTS} events per transaction: {figures}")
+            figures = bench_append(pg_app, append_n, append_rounds, with_async=True, read_first=True)
+            out.update({f"page1_pg_{k}": v for k, v in figures.items()})
+            say(f"  after a read (a page): {figures}")
             from caseapp.extensions import db
 
             with pg_app.app_context():
                 db.engine.dispose()
             say(f"4 processes x {conc_n} events, PostgreSQL ...")
-            # the plain baseline last: its rows (deleted afterwards) would otherwise become the chain's head
-            (out["concurrent_pg_events_per_s"], out["concurrent_pg_5_per_txn_events_per_s"],
-             out["concurrent_pg_plain_rows_per_s"]) = bench_concurrent(pg_url, key_dir, 4, conc_n, (1, 5, 0))
-            say(f"  {out['concurrent_pg_events_per_s']} events/s (1 per transaction), "
+            (out["concurrent_pg_events_per_s"], out["concurrent_pg_async_events_per_s"],
+             out["concurrent_pg_5_per_txn_events_per_s"], out["concurrent_pg_plain_rows_per_s"]) = bench_concurrent(
+                pg_url, key_dir, 4, conc_n, ((1, "sync"), (1, "async"), (5, "sync"), (0, "sync")))
+            say(f"  {out['concurrent_pg_events_per_s']} events/s (1 per transaction, synchronous commit), "
+                f"{out['concurrent_pg_async_events_per_s']} events/s (1 per transaction, AUDIT_READ_COMMIT=async), "
                 f"{out['concurrent_pg_5_per_txn_events_per_s']} events/s (5 per transaction); baseline "
                 f"{out['concurrent_pg_plain_rows_per_s']} plain rows/s (insert + commit, no chain)")
+            if args.no_verify:
+                shutil.rmtree(tmp, ignore_errors=True)
+                print(json.dumps(out))
+                return
             pg_sink = sink
             if n_verify_pg != n_verify:
                 pg_sink = tmp / "sink-pg.jsonl"

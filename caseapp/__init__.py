@@ -36,7 +36,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
-from caseapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from caseapp.extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
 from caseapp.security import audit, permissions, policy
 from caseapp.security.services import init_security_services
 
@@ -58,6 +58,7 @@ def create_app(
     _configure(app, config)
 
     db.init_app(app)
+    configure_sqlite(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -87,6 +88,8 @@ def _configure(app: Flask, config: type | dict[str, Any] | None) -> None:
     if not app.config.get("SECRET_KEY") and cls is config_module.DevelopmentConfig:
         app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
     cls.validate(app.config)
+    if app.config.get("AUDIT_READ_COMMIT") not in ("async", "sync"):
+        raise config_module.ConfigError("AUDIT_READ_COMMIT must be async or sync")
     if not app.config.get("SECRET_KEY"):
         raise config_module.ConfigError("SECRET_KEY is not set")
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])

@@ -7,7 +7,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -29,3 +29,32 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
+
+
+# SQLite (development, single host): write-ahead log, so readers never wait for the writer and a commit is one
+# append to the log without an fsync (synchronous=NORMAL: a power loss can lose the last commits, never corrupt
+# the file or leave a hole); wait up to 5 s for another connection's write lock instead of failing at once;
+# enforce foreign keys, as PostgreSQL does (the whole suite and every migration up and down pass with it).
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cursor = dbapi_conn.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def configure_sqlite(app) -> None:
+    """Sets SQLITE_PRAGMAS on every new connection of the app's SQLite engines (PostgreSQL is left alone)."""
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
+                event.listen(engine, "connect", _sqlite_pragmas)

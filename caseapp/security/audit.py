@@ -6,6 +6,9 @@ same transaction as the change it records (no change without its event, no event
 back). At commit the session hook takes the chain lock, reads the head, computes `seq`, `prev_hash` and `hash`
 (`caseapp.security.audit_chain`), inserts the events and, when one is due, a signed checkpoint; the lock is
 held only from there to the end of the commit. Requests, CLI commands and tests all go through this one path.
+On PostgreSQL with AUDIT_READ_COMMIT = "async", a transaction that wrote nothing but events of reads (the server
+is asked, at the lock) commits without waiting for the WAL flush; see docs/audit.md, "Commit of transactions
+that only read".
 Events recorded with `persist_on_failure=True` (refusals, failed logins, lockouts) are written again in their
 own transaction when the request's transaction rolls back, so a refusal is never lost; they are chained then.
 """
@@ -25,6 +28,7 @@ from typing import Any
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, String, Text, Uuid, event, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
 
 from caseapp.extensions import db
@@ -253,7 +257,8 @@ def _append(session: Session, events: list[dict[str, Any] | AuditEvent]) -> None
             row["outcome"] = "ok"
         rows.append(row)
     conn = session.connection()
-    head = audit_chain.lock_and_read_head(conn)
+    relax = _relax_allowed(conn, rows)
+    head, relaxed = audit_chain.lock_read_head(conn, relax_if_clean=relax)
     seq, head_hash = audit_chain.chain_rows(rows, head.seq, head.hash)
     ids = _insert_events(conn, rows)
     for obj, row in objects:
@@ -264,12 +269,61 @@ def _append(session: Session, events: list[dict[str, Any] | AuditEvent]) -> None
         session.add(obj)
     new_head = Head(ids[-1], seq, head_hash)
     if _checkpoint_due(conn, head, new_head):
+        if relaxed:  # a checkpoint goes to the sink after the commit: its commit must be durable first
+            conn.exec_driver_sql(audit_chain.PG_SYNC_AGAIN)
+            relaxed = False
         try:
             key = current_app.extensions["caseapp.keys"].audit_signing_key()
         except KeyConfigError as exc:
             log.error("audit checkpoint due at event #%s but the signing key is unavailable: %s", new_head.id, exc)
             return
         _queue_for_sink(session, _insert_checkpoint(conn, new_head, key))
+    if relaxed:
+        # Last thing before the commit: any statement sent through SQLAlchemy from here on (a later hook, the
+        # session's flush loop) makes the commit synchronous again (_statement_after_relax).
+        conn.info[_RELAXED] = True
+
+
+# ------------------------------------------------------------------- asynchronous commit of pure reads
+
+READ_ACTIONS = frozenset({"view", "list", "search"})
+_RELAXED = "caseapp.audit.relaxed"  # Connection.info: this transaction's commit was made asynchronous
+
+
+def _relax_allowed(conn, rows: list[dict[str, Any]]) -> bool:
+    """AUDIT_READ_COMMIT = "async" (PostgreSQL): a transaction whose only writes are events of reads may commit
+    without waiting for the WAL flush. Whether the transaction wrote anything else is asked of the server at
+    the lock (audit_chain.lock_read_head); here only: the setting, the database, and every event is a read."""
+    if conn.dialect.name != "postgresql" or (conn.dialect.server_version_info or (0,)) < (13,):
+        return False  # pg_current_xact_id_if_assigned() is PostgreSQL 13+; older servers commit synchronously
+    if (current_app.config.get("AUDIT_READ_COMMIT") or "sync") != "async":
+        return False
+    return all(row["action"] in READ_ACTIONS for row in rows)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _statement_after_relax(conn, cursor, statement, parameters, context, executemany) -> None:
+    info = conn.info
+    if info.get(_RELAXED) is True:
+        info[_RELAXED] = "tainted"
+
+
+@event.listens_for(Engine, "commit")
+def _commit_relaxed(conn) -> None:
+    """Just before the driver's COMMIT: if anything ran after the commit was made asynchronous, make it
+    synchronous again (on doubt, synchronous)."""
+    state = conn.info.pop(_RELAXED, None)
+    if state == "tainted":
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(audit_chain.PG_SYNC_AGAIN)
+        finally:
+            cursor.close()
+
+
+@event.listens_for(Engine, "rollback")
+def _rollback_relaxed(conn) -> None:
+    conn.info.pop(_RELAXED, None)
 
 
 _COLUMNS = (*_CONTENT, "seq", "prev_hash", "hash")

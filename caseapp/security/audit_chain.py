@@ -164,8 +164,19 @@ _HEAD_SQL = "SELECT id, seq, hash FROM audit_events ORDER BY id DESC LIMIT 1"
 # One round trip: the lock, then the head read by a second statement, which in READ COMMITTED takes its
 # snapshot after the lock was granted and so sees every event committed by the previous holder.
 _PG_LOCK_HEAD = (
-    f"SELECT pg_advisory_xact_lock({LOCK_KEY}), current_setting('transaction_isolation'); {_HEAD_SQL}"
+    f"SELECT pg_advisory_xact_lock({LOCK_KEY}), current_setting('transaction_isolation'), NULL; {_HEAD_SQL}"
 )
+# The same, and: when the transaction has written nothing so far (no transaction id assigned, which every
+# INSERT/UPDATE/DELETE/DDL, row lock and temporary-table write does, however it was sent), its commit is made
+# asynchronous (SET LOCAL synchronous_commit TO off). The server answers, so no client-side bookkeeping of
+# "what did this transaction do" can be wrong; a transaction that wrote anything keeps its setting.
+_PG_LOCK_HEAD_RELAX = (
+    f"SELECT pg_advisory_xact_lock({LOCK_KEY}), current_setting('transaction_isolation'), "
+    "CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL "
+    "THEN pg_catalog.set_config('synchronous_commit', 'off', true) END; "
+    f"{_HEAD_SQL}"
+)
+PG_SYNC_AGAIN = "SET LOCAL synchronous_commit TO on"
 # SQLite: any write statement takes the database's write lock (held to commit/rollback), even one that
 # changes no row. Taken before the head read, so no other connection (thread or process) can append between.
 _SQLITE_WRITE_LOCK = "UPDATE audit_events SET seq = seq WHERE 0 = 1"
@@ -177,29 +188,42 @@ def lock_and_read_head(connection) -> Head:
     PostgreSQL: transaction-level advisory lock (released by commit/rollback), READ COMMITTED required.
     SQLite: the database write lock. The caller must append and commit promptly: appenders wait meanwhile.
     """
+    return lock_read_head(connection)[0]
+
+
+def lock_read_head(connection, *, relax_if_clean: bool = False) -> tuple[Head, bool]:
+    """`lock_and_read_head`, and with `relax_if_clean` on PostgreSQL: make this transaction's commit
+    asynchronous if (and only if) the transaction has not written anything yet. Returns (head, relaxed)."""
     dialect = connection.dialect.name
+    relaxed = False
     if dialect == "postgresql":
         cursor = connection.connection.dbapi_connection.cursor()
         try:
-            cursor.execute(_PG_LOCK_HEAD)
-            isolation = cursor.fetchone()[1]
+            cursor.execute(_PG_LOCK_HEAD_RELAX if relax_if_clean else _PG_LOCK_HEAD)
+            _lock, isolation, setting = cursor.fetchone()
             if isolation != "read committed":
                 raise ChainError(
                     f"the audit chain needs READ COMMITTED transactions, this one is {isolation!r}: "
                     "the head read after the lock would not see the previous holder's event"
                 )
+            relaxed = setting == "off"
             cursor.nextset()
             row = cursor.fetchone()
         finally:
             cursor.close()
     elif dialect == "sqlite":
-        connection.exec_driver_sql(_SQLITE_WRITE_LOCK)
-        row = connection.exec_driver_sql(_HEAD_SQL).first()
+        # Straight to the driver (pysqlite opens its transaction before the UPDATE, as for any DML).
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(_SQLITE_WRITE_LOCK)
+            row = cursor.execute(_HEAD_SQL).fetchone()
+        finally:
+            cursor.close()
     else:
         raise ChainError(f"audit chain: unsupported database {dialect!r}")
     if row is None:
-        return EMPTY_HEAD
-    return Head(row[0], row[1], bytes(row[2]))
+        return EMPTY_HEAD, relaxed
+    return Head(row[0], row[1], bytes(row[2])), relaxed
 
 
 # --------------------------------------------------------------------------------------- checkpoints

@@ -2,6 +2,8 @@
 
 Each process builds its own app (same database, same key directory) and commits its events one transaction at a
 time, like gunicorn workers serving requests. Checkpoints are written concurrently as well (every 500 events).
+Run with AUDIT_READ_COMMIT async (the events are reads: commits do not wait for the flush, checkpoint commits do)
+and sync.
 """
 
 from __future__ import annotations
@@ -47,10 +49,12 @@ def _append_worker(config: dict, n: int, barrier, results) -> None:
         db.engine.dispose()
 
 
-def test_processes_appending_at_once_give_one_valid_chain(app, db, test_config, tmp_path):
+@pytest.mark.parametrize("read_commit", ["async", "sync"])
+def test_processes_appending_at_once_give_one_valid_chain(app, db, test_config, tmp_path, read_commit):
     sink = tmp_path / "audit-checkpoints.jsonl"
     config = {**test_config, "AUDIT_SINK": "file", "AUDIT_SINK_PATH": str(sink),
-              "AUDIT_CHECKPOINT_EVERY": CHECKPOINT_EVERY, "AUDIT_CHECKPOINT_MINUTES": None}
+              "AUDIT_CHECKPOINT_EVERY": CHECKPOINT_EVERY, "AUDIT_CHECKPOINT_MINUTES": None,
+              "AUDIT_READ_COMMIT": read_commit}
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
