@@ -22,6 +22,7 @@ def test_sqlite_file_database_gets_wal_normal_and_busy_timeout(test_config, tmp_
             assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
             assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA cache_size")).scalar() == -65536  # KiB: 64 MiB
         db.engine.dispose()
 
 
