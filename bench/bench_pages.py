@@ -157,6 +157,12 @@ def floor_app(url: str, key_dir: str, case_id: str, person_id: str) -> Flask:
     """A bare Flask + SQLAlchemy page: the same 20 entries, decrypted; optionally one hash-chained row."""
     app = Flask("floor")
     engine = create_engine(url)
+    if engine.dialect.name == "sqlite":  # the same connection settings as the app's engine (fair floor)
+        from sqlalchemy import event
+
+        from caseapp.extensions import _sqlite_pragmas
+
+        event.listen(engine, "connect", _sqlite_pragmas)
     session = scoped_session(sessionmaker(engine))
     provider = FileKeyProvider(key_dir, strict_permissions=False)
     from caseapp.cases.models import JournalEntry
