@@ -376,10 +376,16 @@ def generate(out: Path, url: str | None, n_people: int, n_cases: int, n_entries:
         for conn in conns.values():
             conn.commit()
             if conn.dialect.name == "postgresql":
-                conn.execute(text("ANALYZE"))
+                # VACUUM as autovacuum would after a bulk load: it sets the visibility map, without which no
+                # index-only scan is possible (the caseload count went from 4.6 to 1.0 ms with it); outside a
+                # transaction, as VACUUM requires.
+                raw = conn.connection.dbapi_connection
+                raw.autocommit = True
+                raw.execute("VACUUM ANALYZE")
+                raw.autocommit = False
             else:
                 conn.exec_driver_sql("ANALYZE")
-            conn.commit()
+                conn.commit()
             conn.close()
 
         # --- what the benchmark needs
