@@ -806,8 +806,9 @@ def _listed_clause(user: Any, person_id_column: Any):
 
 def protected_case_clause(user: Any):
     """SQL on `Case`: the person of the case is unprotected, or `user` may open protected files of theirs
-    (same rule as `may_open_protected_case`). A correlated EXISTS on the people primary key and one on the
-    access-list index; nothing for a unit manager."""
+    (same rule as `may_open_protected_case`). An EXISTS on the protected people (SQLite: a primary-key lookup
+    per row; PostgreSQL: the partial index ix_people_protected, hashed once) and one on the access-list index;
+    nothing for a unit manager."""
     from sqlalchemy import exists, literal_column, or_, select, true
     from sqlalchemy.orm import aliased
 
