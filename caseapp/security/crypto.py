@@ -204,8 +204,17 @@ def wrap_aad_uuid_bytes(owner_uuid: bytes, kek_version: int, key_id: bytes) -> b
     the ids raw, e.g. `keys rotate`): byte for byte the same AAD."""
     if len(owner_uuid) != 16 or len(key_id) != KEY_ID_BYTES:
         raise ValueError("owner and key id must be 16 bytes each")
-    version = str(int(kek_version)).encode()
-    return _UUID_OWNER_PREFIX + owner_uuid + _LEN.pack(len(version)) + version + _KEY_ID_LP + key_id
+    middle = _WRAP_VERSION_PART.get(kek_version) if kek_version.__class__ is int else None
+    if middle is None:
+        version = str(int(kek_version)).encode()
+        middle = _LEN.pack(len(version)) + version + _KEY_ID_LP
+        if kek_version.__class__ is int and len(_WRAP_VERSION_PART) < 1024:
+            _WRAP_VERSION_PART[kek_version] = middle
+    return _UUID_OWNER_PREFIX + owner_uuid + middle + key_id
+
+
+#: KEK version -> its length-prefixed AAD part and the key id's length prefix (every person read needs it).
+_WRAP_VERSION_PART: dict[int, bytes] = {}
 
 
 def peek_key_id(blob: bytes) -> uuid.UUID:

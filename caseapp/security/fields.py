@@ -232,16 +232,20 @@ class KeyScope:
             return _PLAIN  # type: ignore[return-value]
         if owner_id is None:
             raise MissingDataKey(None)
-        row = self._rows.pop(owner_id, None)  # (key_id, kek_version, wrapped) read by `preload`
+        # (key_id, kek_version, wrapped): read by `preload`, else as the session has it, else by a query
+        row = self._rows.pop(owner_id, None) if self._rows else None
         if row is None:
-            row = _known_key_row(self.session, owner_id, holder, owner_id in self._changed)
+            changed = self._changed
+            row = _known_key_row(self.session, owner_id, holder, bool(changed) and owner_id in changed)
             if row is None or row is _UNKNOWN:  # (None: none when the owner was read; one may be new)
                 row = _key_row(self.session, owner_id, None, True)
                 if row is None:
                     raise MissingDataKey(owner_id)
         key_id, kek_version, wrapped = row
+        if wrapped is not None and wrapped.__class__ is not bytes:
+            wrapped = bytes(wrapped)
         # No key-id cache here: every owner's wrapped key is unwrapped under its own AAD (owner, version, id).
-        key = self.ring.unwrap(owner_id, key_id, None if wrapped is None else bytes(wrapped), kek_version)
+        key = (self._ring or self.ring).unwrap(owner_id, key_id, wrapped, kek_version)
         self._by_owner[owner_id] = key
         return key
 
