@@ -31,7 +31,10 @@ Rules the descriptor enforces:
   declarative registry), so `caseapp keys reencrypt` re-encrypts every encrypted field of a person in every
   table without a list of tables to maintain. `__encrypted_owner__` is required on such a model.
 
-The wrapped data keys live in `people.models.PersonKey` (one row per person).
+The wrapped data keys live in `people.models.PersonKey` (one row per person). `Person` reads its key row's
+columns with its own row (`Person.__key_columns__`), so the scope unwraps without an ORM object or a query
+per person; a key row changed through the ORM in the unit of work makes the scope read the `PersonKey` row
+instead (`KeyScope.forget`). New key rows are written with one Core insert per flush (`create_key`).
 """
 
 from __future__ import annotations
