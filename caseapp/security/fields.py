@@ -389,7 +389,7 @@ def _insert_new_key_rows(session: Session, flush_context) -> None:
         state = owner._sa_instance_state
         if state.persistent:
             ready.append(values)
-        elif state.pending:
+        elif not (state.detached or state.deleted):  # pending, or not added yet
             waiting.append((owner, values))
         # else the owner left the session before it was written: so does its key row
     scope._new_rows = waiting

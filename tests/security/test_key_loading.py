@@ -288,13 +288,28 @@ def test_a_rolled_back_registration_leaves_no_key_row(db, staff):
     assert db.session.scalar(select(func.count()).select_from(Person)) == 0
 
 
-def test_a_person_expunged_before_the_flush_gets_no_key_row(db, staff):
-    actor = staff["unga"]
-    person = ops.register_person(actor, ops.PersonData(given_name="Anna", family_name="Andersson",
-                                                       identity=PNR_ANNA), unit_id=actor.unit_id)
-    db.session.expunge(person)
+def test_a_key_row_waits_for_the_flush_that_writes_its_person(db, units):
+    def key_rows() -> int:
+        return db.session.scalar(select(func.count()).select_from(PersonKey))
+
+    person = Person(id=uuid.uuid4(), registered_unit_id=units["unga"].id)
+    key_scope().create_key(person.id, person)  # before the person is added
+    other = Person(id=uuid.uuid4(), registered_unit_id=units["unga"].id)
+    db.session.add(other)
+    key_scope().create_key(other.id, other)
+    db.session.flush()
+    assert key_rows() == 1
+    db.session.add(person)
+    person.notes = "Anteckning"
+    db.session.flush()
+    assert key_rows() == 2
+    gone = Person(id=uuid.uuid4(), registered_unit_id=units["unga"].id)
+    db.session.add(gone)
+    key_scope().create_key(gone.id, gone)
+    db.session.expunge(gone)  # never written: nor is its key row
     db.session.commit()
-    assert db.session.scalar(select(func.count()).select_from(PersonKey)) == 0
+    assert key_rows() == 2 and db.session.get(PersonKey, gone.id) is None
+    assert db.session.get(Person, person.id).notes == "Anteckning"
 
 
 def test_create_key_without_an_owner_adds_an_orm_row(db, units):
