@@ -25,6 +25,7 @@ from sqlalchemy import (
     Uuid,
     event,
     select,
+    type_coerce,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, object_session, relationship
 
@@ -164,9 +165,10 @@ class Person(PersonFieldsMixin, db.Model):
     # an ORM object: what `fields.KeyScope` unwraps and `is_shredded` tells. Read-only (the key row is written
     # through `PersonKey` or Core) and not expired on flush (the values never change with the person's row;
     # `KeyScope` and `is_shredded` prefer a `PersonKey` loaded in the session, which may carry changes).
-    _key_id: Mapped[uuid.UUID | None] = column_property(
-        select(PersonKey.key_id).where(PersonKey.person_id == id).correlate_except(PersonKey).scalar_subquery(),
-        expire_on_flush=False)
+    # (key_id as the driver gives it: a UUID on PostgreSQL, the stored hex text on SQLite; see fields._key_id_bytes)
+    _key_id: Mapped[uuid.UUID | str | None] = column_property(
+        select(type_coerce(PersonKey.key_id, String)).where(PersonKey.person_id == id).correlate_except(PersonKey)
+        .scalar_subquery(), expire_on_flush=False)
     _key_kek_version: Mapped[int | None] = column_property(
         select(PersonKey.kek_version).where(PersonKey.person_id == id).correlate_except(PersonKey)
         .scalar_subquery(), expire_on_flush=False)

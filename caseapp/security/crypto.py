@@ -230,16 +230,36 @@ def peek_key_id(blob: bytes) -> uuid.UUID:
 class DataKey:
     """One owner's AES-256 data key. Holds only the key id and a reusable `AESGCM` object."""
 
-    __slots__ = ("_aad_prefix", "_aead", "_header", "key_id")
+    __slots__ = ("_aad_prefix", "_aead", "_header", "_key_id")
 
     def __init__(self, key_id: uuid.UUID, key: bytes) -> None:
+        self._setup(key_id.bytes, key)
+        self._key_id = key_id
+
+    def _setup(self, key_id_bytes: bytes, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise ValueError(f"data key must be {KEY_BYTES} bytes")
-        self.key_id = key_id
+        if len(key_id_bytes) != KEY_ID_BYTES:
+            raise ValueError(f"data key id must be {KEY_ID_BYTES} bytes")
         self._aead = AESGCM(key)
-        key_bytes = key_id.bytes
-        self._header = _VERSION_BYTE + key_bytes
-        self._aad_prefix = _VERSION_LP + _KEY_ID_LP + key_bytes
+        self._header = _VERSION_BYTE + key_id_bytes
+        self._aad_prefix = _VERSION_LP + _KEY_ID_LP + key_id_bytes
+
+    @classmethod
+    def of_id_bytes(cls, key_id_bytes: bytes, key: bytes) -> DataKey:
+        """The same key as ``DataKey(uuid.UUID(bytes=key_id_bytes), key)``; the UUID object is made only if
+        asked for (`key_id`), which the field hot path never does."""
+        self = cls.__new__(cls)
+        self._setup(key_id_bytes, key)
+        self._key_id = None
+        return self
+
+    @property
+    def key_id(self) -> uuid.UUID:
+        key_id = self._key_id
+        if key_id is None:
+            key_id = self._key_id = uuid.UUID(bytes=self._header[1:])
+        return key_id
 
     @classmethod
     def generate(cls) -> DataKey:
@@ -420,6 +440,21 @@ class KeyRing:
         if cache is not None:
             cache.put(key)
         return key
+
+    def unwrap_id_bytes(self, owner_id: uuid.UUID, key_id_bytes: bytes, wrapped: bytes | None,
+                        kek_version: int) -> DataKey:
+        """`unwrap` (without a cache) for a UUID owner and the key id as its 16 bytes, as a key row read
+        without type conversion gives it: the same checks, the same errors, the same key."""
+        if wrapped is None:
+            raise ShreddedError(owner_id, uuid.UUID(bytes=key_id_bytes))
+        try:
+            raw = self.provider.unwrap_data_key(
+                kek_version, wrapped, wrap_aad_uuid_bytes(owner_id.bytes, kek_version, key_id_bytes))
+        except KeyUnwrapError as exc:
+            err = DataKeyUnwrapError(owner_id, uuid.UUID(bytes=key_id_bytes), kek_version)
+            log.warning("%s", err)
+            raise err from exc
+        return DataKey.of_id_bytes(key_id_bytes, raw)
 
     def rewrap(
         self,

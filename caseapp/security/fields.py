@@ -160,6 +160,19 @@ def _known_key_row(session: Session, owner_id: Any, holder: Any, changed: bool) 
     return _UNKNOWN
 
 
+def _key_id_bytes(key_id: Any) -> bytes:
+    """The 16 bytes of a key id as a key row gives it: a UUID (the ORM; PostgreSQL's uuid), or the stored text
+    (`Person._key_id` on SQLite: 32 hex digits, read without conversion to a UUID object)."""
+    if key_id.__class__ is uuid.UUID:
+        return key_id.bytes
+    if key_id.__class__ is str and len(key_id) == 32:
+        try:
+            return bytes.fromhex(key_id)
+        except ValueError:
+            pass
+    return uuid.UUID(str(key_id)).bytes
+
+
 # -------------------------------------------------------------------------------------------- key scope
 
 
@@ -248,7 +261,11 @@ class KeyScope:
         if wrapped is not None and wrapped.__class__ is not bytes:
             wrapped = bytes(wrapped)
         # No key-id cache here: every owner's wrapped key is unwrapped under its own AAD (owner, version, id).
-        key = (self._ring or self.ring).unwrap(owner_id, key_id, wrapped, kek_version)
+        ring = self._ring or self.ring
+        if owner_id.__class__ is uuid.UUID:
+            key = ring.unwrap_id_bytes(owner_id, _key_id_bytes(key_id), wrapped, kek_version)
+        else:
+            key = ring.unwrap(owner_id, uuid.UUID(bytes=_key_id_bytes(key_id)), wrapped, kek_version)
         self._by_owner[owner_id] = key
         return key
 

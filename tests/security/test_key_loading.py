@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import uuid
 
 import pytest
@@ -232,13 +233,12 @@ def test_each_transaction_unwraps_again(register, monkeypatch):
     pid = register(notes="Anteckning").id
     fresh_transaction()
     calls = []
-    unwrap = fields.KeyRing.unwrap
+    for name in ("unwrap", "unwrap_id_bytes"):
+        def counting(self, owner_id, *args, _unwrap=getattr(fields.KeyRing, name), **kwargs):
+            calls.append(owner_id)
+            return _unwrap(self, owner_id, *args, **kwargs)
 
-    def counting(self, owner_id, *args, **kwargs):
-        calls.append(owner_id)
-        return unwrap(self, owner_id, *args, **kwargs)
-
-    monkeypatch.setattr(fields.KeyRing, "unwrap", counting)
+        monkeypatch.setattr(fields.KeyRing, name, counting)
     for _ in range(2):
         person = _db.session.get(Person, pid)
         assert all_fields(person)[6] == "Anteckning"
@@ -320,3 +320,48 @@ def test_create_key_without_an_owner_adds_an_orm_row(db, units):
     person.notes = "Anteckning"
     db.session.commit()
     assert db.session.get(Person, person.id).notes == "Anteckning"
+
+
+# ------------------------------------------------------------------------------------ key ids as raw bytes
+
+
+def test_a_key_made_from_its_id_bytes_is_the_same_key():
+    from caseapp.security.crypto import DataKey
+
+    key = DataKey.generate()
+    secret = os.urandom(32)
+    full = DataKey(key.key_id, secret)
+    lean = DataKey.of_id_bytes(key.key_id.bytes, secret)
+    for a, b in ((full, lean), (lean, full)):
+        blob = a.encrypt("Anteckning", "people", "notes_enc", key.key_id)
+        assert b.decrypt(blob, "people", "notes_enc", key.key_id) == "Anteckning"
+    assert lean.key_id == full.key_id and isinstance(lean.key_id, uuid.UUID)
+    with pytest.raises(ValueError):
+        DataKey.of_id_bytes(b"short", secret)
+
+
+def test_key_id_bytes_accepts_every_form_a_driver_gives():
+    from caseapp.security.fields import _key_id_bytes
+
+    kid = uuid.uuid4()
+    assert _key_id_bytes(kid) == _key_id_bytes(kid.hex) == _key_id_bytes(str(kid)) == kid.bytes
+    assert _key_id_bytes(kid.hex.upper()) == kid.bytes
+    with pytest.raises(ValueError):
+        _key_id_bytes("not a key id")
+
+
+def test_unwrap_by_id_bytes_fails_like_unwrap(register):
+    from caseapp.security.crypto import DataKeyUnwrapError
+
+    anna, bertil = (_db.session.get(PersonKey, register(identity=pnr).id) for pnr in (PNR_ANNA, PNR_BERTIL))
+    ring = key_scope().ring
+    with pytest.raises(DataKeyUnwrapError) as info:
+        ring.unwrap_id_bytes(bertil.person_id, anna.key_id.bytes, anna.wrapped, anna.kek_version)
+    assert info.value.key_id == anna.key_id and info.value.owner_id == bertil.person_id
+    with pytest.raises(ShreddedError) as shredded:
+        ring.unwrap_id_bytes(anna.person_id, anna.key_id.bytes, None, anna.kek_version)
+    assert shredded.value.key_id == anna.key_id
+    same = ring.unwrap_id_bytes(anna.person_id, anna.key_id.bytes, anna.wrapped, anna.kek_version)
+    other = ring.unwrap(anna.person_id, anna.key_id, anna.wrapped, anna.kek_version)
+    blob = other.encrypt("x", "people", "notes_enc", anna.person_id)
+    assert same.decrypt(blob, "people", "notes_enc", anna.person_id) == "x"
