@@ -47,6 +47,7 @@ from typing import Any, overload
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
+from flask.globals import _cv_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -92,8 +93,17 @@ class MissingDataKey(CryptoError):
 
 
 def key_ring() -> KeyRing:
-    """A key ring over the app's current key provider (cheap; the provider is what holds the KEKs)."""
-    return KeyRing(services.key_provider())
+    """A key ring over the app's current key provider (the provider is what holds the KEKs; the ring holds
+    nothing else, so one per provider is kept in the app's extensions). Every unit of work that reads a field
+    asks for it once: the app is taken from its context variable, without `current_app`'s proxy (as
+    `cases.routes` does for `g`)."""
+    ctx = _cv_app.get(None)
+    extensions = ctx.app.extensions if ctx is not None else current_app.extensions
+    provider = extensions["caseapp.keys"]
+    ring = extensions.get("caseapp.key_ring")
+    if ring is None or ring.provider is not provider:  # (a provider replaced, e.g. by a test)
+        ring = extensions["caseapp.key_ring"] = KeyRing(provider)
+    return ring
 
 
 def blind_indexer() -> BlindIndexer:

@@ -365,3 +365,18 @@ def test_unwrap_by_id_bytes_fails_like_unwrap(register):
     other = ring.unwrap(anna.person_id, anna.key_id, anna.wrapped, anna.kek_version)
     blob = other.encrypt("x", "people", "notes_enc", anna.person_id)
     assert same.decrypt(blob, "people", "notes_enc", anna.person_id) == "x"
+
+
+def test_the_key_ring_follows_the_apps_provider(app):
+    from caseapp.security.keys import FileKeyProvider
+
+    with app.app_context():
+        ring = fields.key_ring()
+        assert fields.key_ring() is ring and ring.provider is app.extensions["caseapp.keys"]
+        old = app.extensions["caseapp.keys"]
+        app.extensions["caseapp.keys"] = FileKeyProvider(app.config["KEY_DIR"], strict_permissions=False)
+        try:
+            assert fields.key_ring() is not ring
+            assert fields.key_ring().provider is app.extensions["caseapp.keys"]
+        finally:
+            app.extensions["caseapp.keys"] = old
