@@ -13,12 +13,25 @@ import uuid
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+    event,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, object_session, relationship
 
 from caseapp.extensions import db
 from caseapp.people.personnummer import Identity, InvalidPersonnummer, parse
-from caseapp.security.fields import Encrypted
+from caseapp.security.fields import Encrypted, KeyState, key_scope, key_state_of
 from caseapp.timeutil import utcnow
 
 
@@ -98,32 +111,6 @@ PERSON_FIELDS = ("given_name", "family_name", "identity", "reservnummer", "prote
                  "email", "notes")
 
 
-class Person(PersonFieldsMixin, db.Model):
-    __tablename__ = "people"
-    __encrypted_owner__ = "id"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    registered_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-
-    # Loaded with the person (one join), so reading fields needs no further query for the key.
-    key: Mapped[PersonKey | None] = relationship(lazy="joined", back_populates="person")
-    versions: Mapped[list[PersonVersion]] = relationship(
-        back_populates="person", order_by="PersonVersion.version.desc()", lazy="select"
-    )
-
-    @property
-    def is_shredded(self) -> bool:
-        return self.key is not None and self.key.wrapped is None
-
-    def __repr__(self) -> str:  # never the decrypted fields
-        return f"<Person {self.id}>"
-
-
 class PersonKey(db.Model):
     """A person's data key, stored only wrapped by a KEK version. `wrapped` NULL: crypto-shredded."""
 
@@ -142,6 +129,67 @@ class PersonKey(db.Model):
 
     def __repr__(self) -> str:
         return f"<PersonKey {self.person_id} v{self.kek_version}{' shredded' if self.wrapped is None else ''}>"
+
+
+@event.listens_for(PersonKey.key_id, "set")
+@event.listens_for(PersonKey.kek_version, "set")
+@event.listens_for(PersonKey.wrapped, "set")
+def _key_row_changed(target: PersonKey, value, oldvalue, initiator) -> None:
+    """A key row changed through the ORM (shredded, re-keyed): the unwrapped key and the key columns read with
+    the person (`Person._key_*`) no longer count in this unit of work (`fields.KeyScope.forget`)."""
+    session = object_session(target)
+    if session is not None and target.person_id is not None:
+        key_scope(session).forget(target.person_id)
+
+
+@event.listens_for(PersonKey, "before_delete")
+def _key_row_deleted(mapper, connection, target: PersonKey) -> None:
+    session = object_session(target)
+    if session is not None:
+        key_scope(session).forget(target.person_id)
+
+
+class Person(PersonFieldsMixin, db.Model):
+    __tablename__ = "people"
+    __encrypted_owner__ = "id"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    registered_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+    # The key row's material, read with the person in the same SELECT (one indexed subquery each) and without
+    # an ORM object: what `fields.KeyScope` unwraps and `is_shredded` tells. Read-only (the key row is written
+    # through `PersonKey` or Core) and not expired on flush (the values never change with the person's row;
+    # `KeyScope` and `is_shredded` prefer a `PersonKey` loaded in the session, which may carry changes).
+    # (key_id as the driver gives it: a UUID on PostgreSQL, the stored hex text on SQLite; see fields._key_id_bytes)
+    _key_id: Mapped[uuid.UUID | str | None] = column_property(
+        select(type_coerce(PersonKey.key_id, String)).where(PersonKey.person_id == id).correlate_except(PersonKey)
+        .scalar_subquery(), expire_on_flush=False)
+    _key_kek_version: Mapped[int | None] = column_property(
+        select(PersonKey.kek_version).where(PersonKey.person_id == id).correlate_except(PersonKey)
+        .scalar_subquery(), expire_on_flush=False)
+    _key_wrapped: Mapped[bytes | None] = column_property(
+        select(PersonKey.wrapped).where(PersonKey.person_id == id).correlate_except(PersonKey).scalar_subquery(),
+        expire_on_flush=False)
+    __key_columns__ = ("_key_id", "_key_kek_version", "_key_wrapped")
+
+    # The ORM row, on demand (commands, tests); reading fields does not need it.
+    key: Mapped[PersonKey | None] = relationship(lazy="select", back_populates="person")
+    versions: Mapped[list[PersonVersion]] = relationship(
+        back_populates="person", order_by="PersonVersion.version.desc()", lazy="select"
+    )
+
+    @property
+    def is_shredded(self) -> bool:
+        """Whether the person's data key was deleted (crypto-shredded). No key row at all: not shredded."""
+        return key_state_of(self) is KeyState.SHREDDED
+
+    def __repr__(self) -> str:  # never the decrypted fields
+        return f"<Person {self.id}>"
 
 
 class PersonVersion(PersonFieldsMixin, db.Model):

@@ -296,7 +296,7 @@ def register_person(actor: Any, data: PersonData, *, unit_id: uuid.UUID,
     person = Person(id=uuid.uuid4(), registered_unit_id=unit_id, version=1, created_at=now, updated_at=now,
                     created_by=_actor_id(actor), updated_by=_actor_id(actor))
     db.session.add(person)
-    person.key = key_scope().create_key(person.id)
+    key_scope().create_key(person.id, person)  # the key row follows the person's row at the flush
     _apply(person, data, ("reservnummer", "protection", *TEXT_FIELDS))
     db.session.add_all(_index_rows(person.id, data))
     _remember_identity(person, data)

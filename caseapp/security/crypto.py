@@ -204,8 +204,17 @@ def wrap_aad_uuid_bytes(owner_uuid: bytes, kek_version: int, key_id: bytes) -> b
     the ids raw, e.g. `keys rotate`): byte for byte the same AAD."""
     if len(owner_uuid) != 16 or len(key_id) != KEY_ID_BYTES:
         raise ValueError("owner and key id must be 16 bytes each")
-    version = str(int(kek_version)).encode()
-    return _UUID_OWNER_PREFIX + owner_uuid + _LEN.pack(len(version)) + version + _KEY_ID_LP + key_id
+    middle = _WRAP_VERSION_PART.get(kek_version) if kek_version.__class__ is int else None
+    if middle is None:
+        version = str(int(kek_version)).encode()
+        middle = _LEN.pack(len(version)) + version + _KEY_ID_LP
+        if kek_version.__class__ is int and len(_WRAP_VERSION_PART) < 1024:
+            _WRAP_VERSION_PART[kek_version] = middle
+    return _UUID_OWNER_PREFIX + owner_uuid + middle + key_id
+
+
+#: KEK version -> its length-prefixed AAD part and the key id's length prefix (every person read needs it).
+_WRAP_VERSION_PART: dict[int, bytes] = {}
 
 
 def peek_key_id(blob: bytes) -> uuid.UUID:
@@ -221,16 +230,36 @@ def peek_key_id(blob: bytes) -> uuid.UUID:
 class DataKey:
     """One owner's AES-256 data key. Holds only the key id and a reusable `AESGCM` object."""
 
-    __slots__ = ("_aad_prefix", "_aead", "_header", "key_id")
+    __slots__ = ("_aad_prefix", "_aead", "_header", "_key_id")
 
     def __init__(self, key_id: uuid.UUID, key: bytes) -> None:
+        self._setup(key_id.bytes, key)
+        self._key_id = key_id
+
+    def _setup(self, key_id_bytes: bytes, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise ValueError(f"data key must be {KEY_BYTES} bytes")
-        self.key_id = key_id
+        if len(key_id_bytes) != KEY_ID_BYTES:
+            raise ValueError(f"data key id must be {KEY_ID_BYTES} bytes")
         self._aead = AESGCM(key)
-        key_bytes = key_id.bytes
-        self._header = _VERSION_BYTE + key_bytes
-        self._aad_prefix = _VERSION_LP + _KEY_ID_LP + key_bytes
+        self._header = _VERSION_BYTE + key_id_bytes
+        self._aad_prefix = _VERSION_LP + _KEY_ID_LP + key_id_bytes
+
+    @classmethod
+    def of_id_bytes(cls, key_id_bytes: bytes, key: bytes) -> DataKey:
+        """The same key as ``DataKey(uuid.UUID(bytes=key_id_bytes), key)``; the UUID object is made only if
+        asked for (`key_id`), which the field hot path never does."""
+        self = cls.__new__(cls)
+        self._setup(key_id_bytes, key)
+        self._key_id = None
+        return self
+
+    @property
+    def key_id(self) -> uuid.UUID:
+        key_id = self._key_id
+        if key_id is None:
+            key_id = self._key_id = uuid.UUID(bytes=self._header[1:])
+        return key_id
 
     @classmethod
     def generate(cls) -> DataKey:
@@ -411,6 +440,21 @@ class KeyRing:
         if cache is not None:
             cache.put(key)
         return key
+
+    def unwrap_id_bytes(self, owner_id: uuid.UUID, key_id_bytes: bytes, wrapped: bytes | None,
+                        kek_version: int) -> DataKey:
+        """`unwrap` (without a cache) for a UUID owner and the key id as its 16 bytes, as a key row read
+        without type conversion gives it: the same checks, the same errors, the same key."""
+        if wrapped is None:
+            raise ShreddedError(owner_id, uuid.UUID(bytes=key_id_bytes))
+        try:
+            raw = self.provider.unwrap_data_key(
+                kek_version, wrapped, wrap_aad_uuid_bytes(owner_id.bytes, kek_version, key_id_bytes))
+        except KeyUnwrapError as exc:
+            err = DataKeyUnwrapError(owner_id, uuid.UUID(bytes=key_id_bytes), kek_version)
+            log.warning("%s", err)
+            raise err from exc
+        return DataKey.of_id_bytes(key_id_bytes, raw)
 
     def rewrap(
         self,

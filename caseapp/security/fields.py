@@ -31,20 +31,26 @@ Rules the descriptor enforces:
   declarative registry), so `caseapp keys reencrypt` re-encrypts every encrypted field of a person in every
   table without a list of tables to maintain. `__encrypted_owner__` is required on such a model.
 
-The wrapped data keys live in `people.models.PersonKey` (one row per person).
+The wrapped data keys live in `people.models.PersonKey` (one row per person). `Person` reads its key row's
+columns with its own row (`Person.__key_columns__`), so the scope unwraps without an ORM object or a query
+per person; a key row changed through the ORM in the unit of work makes the scope read the `PersonKey` row
+instead (`KeyScope.forget`). New key rows are written with one Core insert per flush (`create_key`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import uuid
 from collections.abc import Iterator
 from typing import Any, overload
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
+from flask.globals import _cv_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from caseapp.extensions import db
 from caseapp.security import services
@@ -52,20 +58,22 @@ from caseapp.security.crypto import (
     BlindIndexer,
     CryptoError,
     DataKey,
-    DataKeyCache,
     KeyRing,
     uuid_location_prefix,
     wrap_aad,
 )
+from caseapp.timeutil import utcnow
 
 __all__ = [
     "Encrypted",
     "KeyScope",
+    "KeyState",
     "MissingDataKey",
     "blind_indexer",
     "fields_of",
     "key_ring",
     "key_scope",
+    "key_state_of",
     "reencrypt_owner_rows",
     "registered_fields",
 ]
@@ -85,8 +93,17 @@ class MissingDataKey(CryptoError):
 
 
 def key_ring() -> KeyRing:
-    """A key ring over the app's current key provider (cheap; the provider is what holds the KEKs)."""
-    return KeyRing(services.key_provider())
+    """A key ring over the app's current key provider (the provider is what holds the KEKs; the ring holds
+    nothing else, so one per provider is kept in the app's extensions). Every unit of work that reads a field
+    asks for it once: the app is taken from its context variable, without `current_app`'s proxy (as
+    `cases.routes` does for `g`)."""
+    ctx = _cv_app.get(None)
+    extensions = ctx.app.extensions if ctx is not None else current_app.extensions
+    provider = extensions["caseapp.keys"]
+    ring = extensions.get("caseapp.key_ring")
+    if ring is None or ring.provider is not provider:  # (a provider replaced, e.g. by a test)
+        ring = extensions["caseapp.key_ring"] = KeyRing(provider)
+    return ring
 
 
 def blind_indexer() -> BlindIndexer:
@@ -99,10 +116,71 @@ def blind_indexer() -> BlindIndexer:
     return indexer
 
 
-def _key_model():
-    from caseapp.people.models import PersonKey
+_models: list = []
 
-    return PersonKey
+
+def _key_model():
+    if not _models:
+        from caseapp.people.models import Person, PersonKey
+
+        _models[:] = [PersonKey, Person]
+    return _models[0]
+
+
+def _owner_model():
+    if not _models:
+        _key_model()
+    return _models[1]
+
+
+class KeyState(enum.Enum):
+    """What an owner's key row says, as `key_state_of` tells it."""
+
+    NONE = "none"  # no key row at all (never created)
+    ACTIVE = "active"
+    SHREDDED = "shredded"  # the row is there, its wrapped key deleted
+
+
+_UNKNOWN = object()
+
+
+def _known_key_row(session: Session, owner_id: Any, holder: Any, changed: bool) -> Any:
+    """The owner's key row (key_id, kek_version, wrapped) as the session already has it, without a query.
+
+    Unless the key row was `changed` through the ORM in this unit of work: from the key columns read with the
+    owner's row (`__key_columns__`, `Person._key_*`; `holder` is the object being read, else the owner is looked
+    up in the identity map). Else from a loaded `PersonKey` row, which carries the changes. Returns None if the
+    owner had no key row when it was read, _UNKNOWN if it takes a query."""
+    if not changed:
+        columns = getattr(holder.__class__, "__key_columns__", None)
+        if columns is None:  # e.g. a history row: its owner may be loaded in the session
+            holder = session.identity_map.get((_owner_model(), (owner_id,), None))
+            columns = getattr(holder.__class__, "__key_columns__", None)
+        if columns is not None:
+            d = holder.__dict__
+            id_col, version_col, wrapped_col = columns
+            if id_col in d and version_col in d and wrapped_col in d:
+                key_id = d[id_col]
+                return None if key_id is None else (key_id, d[version_col], d[wrapped_col])
+    obj = session.identity_map.get((_key_model(), (owner_id,), None))
+    if obj is not None:
+        d = obj.__dict__
+        if "wrapped" in d and "key_id" in d and "kek_version" in d:
+            return d["key_id"], d["kek_version"], d["wrapped"]
+    return _UNKNOWN
+
+
+def _key_id_bytes(key_id: Any) -> bytes:
+    """The 16 bytes of a key id as a key row gives it: a UUID (the ORM; PostgreSQL's uuid), or the stored text
+    (`Person._key_id` on SQLite: 32 hex digits, read without conversion to a UUID object)."""
+    if key_id.__class__ is uuid.UUID:
+        return key_id.bytes
+    if key_id.__class__ is str and len(key_id) == 32:
+        try:
+            return bytes.fromhex(key_id)
+        except ValueError:
+            pass
+    return uuid.UUID(str(key_id)).bytes
 
 
 # -------------------------------------------------------------------------------------------- key scope
@@ -155,9 +233,13 @@ class KeyScope:
         self.session = session
         self._ring: KeyRing | None = None
         self._by_owner: dict[Any, DataKey] = {}
-        self._cache = DataKeyCache()
         self._active_version: int | None = None
         self._rows: dict[Any, tuple] = {}
+        # Owners whose key row was changed through the ORM (shredded, re-keyed) in this unit of work: the key
+        # columns read with their rows (`Person._key_*`) may be out of date; the `PersonKey` row tells.
+        self._changed: set[Any] = set()
+        # Key rows of owners created in this unit of work, to insert after the flush that inserts the owner.
+        self._new_rows: list[tuple[Any, dict]] = []
 
     @property
     def ring(self) -> KeyRing:
@@ -165,8 +247,10 @@ class KeyScope:
             self._ring = key_ring()
         return self._ring
 
-    def key_for(self, owner_id: Any) -> DataKey:
-        """The owner's data key. Raises ShreddedError, MissingDataKey, DataKeyUnwrapError, UnknownKeyVersion."""
+    def key_for(self, owner_id: Any, holder: Any = None) -> DataKey:
+        """The owner's data key, unwrapped at most once per unit of work. `holder` is the object being read,
+        which may carry the owner's key columns (`Person`). Raises ShreddedError, MissingDataKey,
+        DataKeyUnwrapError, UnknownKeyVersion."""
         key = self._by_owner.get(owner_id)
         if key is not None:
             return key
@@ -174,21 +258,35 @@ class KeyScope:
             return _PLAIN  # type: ignore[return-value]
         if owner_id is None:
             raise MissingDataKey(None)
-        row = self._rows.pop(owner_id, None)  # (key_id, kek_version, wrapped) read by `preload`
+        # (key_id, kek_version, wrapped): read by `preload`, else as the session has it, else by a query
+        row = self._rows.pop(owner_id, None) if self._rows else None
         if row is None:
-            model = _key_model()
-            # Loaded with its person (joined) and not expired: straight from the identity map; else the ORM.
-            obj = self.session.identity_map.get((model, (owner_id,), None))
-            if obj is None or "wrapped" not in obj.__dict__:  # (expired: session.get refreshes it)
-                obj = self.session.get(model, owner_id)
-            if obj is None:
-                raise MissingDataKey(owner_id)
-            row = (obj.key_id, obj.kek_version, obj.wrapped)
+            changed = self._changed
+            row = _known_key_row(self.session, owner_id, holder, bool(changed) and owner_id in changed)
+            if row is None or row is _UNKNOWN:  # (None: none when the owner was read; one may be new)
+                row = _key_row(self.session, owner_id, None, True)
+                if row is None:
+                    raise MissingDataKey(owner_id)
         key_id, kek_version, wrapped = row
-        key = self.ring.unwrap(owner_id, key_id, None if wrapped is None else bytes(wrapped), kek_version,
-                               self._cache)
+        if wrapped is not None and wrapped.__class__ is not bytes:
+            wrapped = bytes(wrapped)
+        # No key-id cache here: every owner's wrapped key is unwrapped under its own AAD (owner, version, id).
+        ring = self._ring or self.ring
+        if owner_id.__class__ is uuid.UUID:
+            key = ring.unwrap_id_bytes(owner_id, _key_id_bytes(key_id), wrapped, kek_version)
+        else:
+            key = ring.unwrap(owner_id, uuid.UUID(bytes=_key_id_bytes(key_id)), wrapped, kek_version)
         self._by_owner[owner_id] = key
         return key
+
+    def state(self, owner_id: Any, holder: Any = None) -> KeyState:
+        """Whether the owner's key row exists and is shredded, without unwrapping (see `key_state_of`)."""
+        if owner_id in self._by_owner:
+            return KeyState.ACTIVE
+        row = self._rows.get(owner_id)
+        if row is None:
+            row = _key_row(self.session, owner_id, holder, owner_id in self._changed)
+        return _state_of_row(row)
 
     def preload(self, owner_ids: list[Any]) -> None:
         """Read the key rows of many owners in one Core query (lists: no ORM object per key row); unwrapping
@@ -210,8 +308,13 @@ class KeyScope:
                     .where(table.c.person_id.in_(chunk))):
                 self._rows[pid] = (key_id, kek_version, wrapped)
 
-    def create_key(self, owner_id: Any):
-        """Create, wrap and add the owner's key row (a new person); returns the row (None in pass-through).
+    def create_key(self, owner_id: Any, owner: Any = None):
+        """Create and wrap the owner's data key (a new person) and write its key row.
+
+        With `owner` (the new `Person`, added to the session): the row is inserted with one Core executemany
+        per flush for every person created in the unit of work (`_insert_new_key_rows`), right after the
+        flush that inserts the person, and the owner's key columns (`Person._key_*`) are set; returns None.
+        Without: a `PersonKey` ORM row is added and returned. Returns None in pass-through.
 
         The same as `KeyRing.new_data_key`, except that the active KEK version is read once per unit of work
         (the provider rescans its directory for it), which matters when one transaction registers many."""
@@ -226,28 +329,37 @@ class KeyScope:
         key = DataKey(uuid.uuid4(), raw)
         wrapped = provider.wrap_data_key(version, raw, wrap_aad(owner_id, version, key.key_id))
         del raw
-        row = _key_model()(person_id=owner_id, key_id=key.key_id, kek_version=version, wrapped=wrapped)
-        self.session.add(row)
         self._by_owner[owner_id] = key
-        self._cache.put(key)
-        return row
+        values = {"person_id": owner_id, "key_id": key.key_id, "kek_version": version, "wrapped": wrapped,
+                  "created_at": utcnow()}
+        if owner is None:
+            row = _key_model()(**values)
+            self.session.add(row)
+            return row
+        id_col, version_col, wrapped_col = owner.__class__.__key_columns__
+        set_committed_value(owner, id_col, key.key_id)
+        set_committed_value(owner, version_col, version)
+        set_committed_value(owner, wrapped_col, wrapped)
+        self._new_rows.append((owner, values))
+        return None
 
     def install(self, owner_id: Any, key: DataKey) -> None:
         """Use `key` for `owner_id` from now on in this unit of work (after a re-encryption)."""
+        self._changed.add(owner_id)
         self._by_owner[owner_id] = key
-        self._cache.put(key)
 
     def forget(self, owner_id: Any) -> None:
-        """Drop the owner's key from this scope (after shredding or replacing it)."""
+        """Drop the owner's key from this scope (after shredding or replacing it, and whenever its key row
+        is changed through the ORM: see `people.models`)."""
+        self._changed.add(owner_id)
         self._rows.pop(owner_id, None)
-        key = self._by_owner.pop(owner_id, None)
-        if key is not None:
-            self._cache.discard(key.key_id)
+        self._by_owner.pop(owner_id, None)
 
     def clear(self) -> None:
+        self._new_rows.clear()
+        self._changed.clear()
         self._rows.clear()
         self._by_owner.clear()
-        self._cache.clear()
 
 
 def key_scope(session: Session | None = None) -> KeyScope:
@@ -259,6 +371,57 @@ def key_scope(session: Session | None = None) -> KeyScope:
             session.begin()  # the scope ends with this transaction (see _drop_keys), whatever happens in it
         scope = session.info[_SCOPE] = KeyScope(session)
     return scope
+
+
+def key_state_of(obj: Any) -> KeyState:
+    """Whether the key owner `obj` (a `Person`) has a key row and whether it is shredded, from what the
+    session already holds (the key columns read with the row, a loaded `PersonKey`, this transaction's
+    changes), else one query. Never unwraps."""
+    session = obj._sa_instance_state.session
+    if session is None:  # transient or detached: what was loaded with it
+        d = obj.__dict__
+        columns = obj.__class__.__key_columns__
+        return _state_of_row(None if d.get(columns[0]) is None else (None, None, d.get(columns[2])))
+    owner_id = Encrypted.owner_id(obj)
+    scope = session.info.get(_SCOPE)
+    if scope is not None:
+        return scope.state(owner_id, obj)
+    return _state_of_row(_key_row(session, owner_id, obj, False))
+
+
+def _key_row(session: Session, owner_id: Any, holder: Any, stale: bool) -> tuple | None:
+    """`_known_key_row`, or the `PersonKey` row through the ORM when that does not tell."""
+    row = _known_key_row(session, owner_id, holder, stale)
+    if row is _UNKNOWN:
+        obj = session.get(_key_model(), owner_id)  # (refreshes an expired row; autoflushes)
+        row = None if obj is None else (obj.key_id, obj.kek_version, obj.wrapped)
+    return row
+
+
+def _state_of_row(row: tuple | None) -> KeyState:
+    if row is None:
+        return KeyState.NONE
+    return KeyState.SHREDDED if row[2] is None else KeyState.ACTIVE
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _insert_new_key_rows(session: Session, flush_context) -> None:
+    """Write the key rows of the owners this flush inserted (see `KeyScope.create_key`): one executemany, in
+    the flush's transaction, after the owners' rows (the key row's foreign key)."""
+    scope = session.info.get(_SCOPE)
+    if scope is None or not scope._new_rows:
+        return
+    ready, waiting = [], []
+    for owner, values in scope._new_rows:
+        state = owner._sa_instance_state
+        if state.persistent:
+            ready.append(values)
+        elif not (state.detached or state.deleted):  # pending, or not added yet
+            waiting.append((owner, values))
+        # else the owner left the session before it was written: so does its key row
+    scope._new_rows = waiting
+    if ready:
+        session.connection().execute(_key_model().__table__.insert(), ready)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -329,7 +492,7 @@ class Encrypted:
             return None
         cls = obj.__class__
         table, column, location, owner = self._resolved.get(cls) or self._resolve(cls)
-        key = self._scope_of(obj).key_for(loaded[owner] if owner in loaded else getattr(obj, owner))
+        key = self._scope_of(obj).key_for(loaded[owner] if owner in loaded else getattr(obj, owner), obj)
         row_id = loaded["id"] if "id" in loaded else obj.id  # type: ignore[attr-defined]  # noqa: SIM401 (lazy)
         if blob.__class__ is not bytes:
             blob = bytes(blob)
@@ -347,7 +510,7 @@ class Encrypted:
             return
         cls = obj.__class__
         table, column, location, owner = self._resolved.get(cls) or self._resolve(cls)
-        key = self._scope_of(obj).key_for(getattr(obj, owner))
+        key = self._scope_of(obj).key_for(getattr(obj, owner), obj)
         row_id = obj.id
         if row_id.__class__ is uuid.UUID:
             setattr(obj, self.column_attr, key.encrypt_at(value, location, row_id, table, column))
