@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: `gunicorn -w 4 wsgi:app`. Configuration comes from the environment."""
+"""WSGI entry point for gunicorn: `gunicorn --preload -w 4 wsgi:app`. Configuration comes from the environment."""
 
 import sys
 
