@@ -168,42 +168,31 @@ def bench_append(app, n: int, rounds: int, per_txn: int = 1, with_async: bool = 
     app.config["AUDIT_READ_COMMIT"] = "sync"
     clock, cpu = time.perf_counter, time.process_time
     record = audit.record
+
+    def recorded_transaction(walls: list, cpus: list) -> None:
+        """One page-like transaction: (the page's read,) per_txn events through record(), commit; timed."""
+        start, start_cpu = clock(), cpu()
+        if read_first:
+            db.session.execute(page_read)
+        for _ in range(per_txn):
+            audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
+                         subject_person_id=uuid.uuid4())
+        db.session.commit()
+        walls.append(clock() - start)
+        cpus.append(cpu() - start_cpu)
+
     with app.app_context():
         seq = 10**12  # plain rows get seqs far above the chain's (unique column)
         for _ in range(rounds):
             for _ in range(n):
                 # audit off: the page's transaction writes nothing, so its commit is empty
                 audit.record = lambda *a, **k: None
-                start, start_cpu = clock(), cpu()
-                if read_first:
-                    db.session.execute(page_read)
-                for _ in range(per_txn):
-                    audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
-                                 subject_person_id=uuid.uuid4())
-                db.session.commit()
-                off.append(clock() - start)
-                off_cpu.append(cpu() - start_cpu)
+                recorded_transaction(off, off_cpu)
                 audit.record = record
-                start, start_cpu = clock(), cpu()
-                if read_first:
-                    db.session.execute(page_read)
-                for _ in range(per_txn):
-                    audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
-                                 subject_person_id=uuid.uuid4())
-                db.session.commit()
-                chained.append(clock() - start)
-                chained_cpu.append(cpu() - start_cpu)
+                recorded_transaction(chained, chained_cpu)
                 if with_async:  # AUDIT_READ_COMMIT = "async": the same transaction, its commit not waiting
                     app.config["AUDIT_READ_COMMIT"] = "async"
-                    start, start_cpu = clock(), cpu()
-                    if read_first:
-                        db.session.execute(page_read)
-                    for _ in range(per_txn):
-                        audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(),
-                                     subject_person_id=uuid.uuid4())
-                    db.session.commit()
-                    relaxed.append(clock() - start)
-                    relaxed_cpu.append(cpu() - start_cpu)
+                    recorded_transaction(relaxed, relaxed_cpu)
                     app.config["AUDIT_READ_COMMIT"] = "sync"
                 start, start_cpu = clock(), cpu()
                 if read_first:
