@@ -73,8 +73,40 @@ RowId = uuid.UUID | str | int
 _WRAP_CONTEXT = b"caseapp/data-key-wrap/v1"
 _INDEX_CONTEXT = b"caseapp/blind-index/v1:"
 _LEN = struct.Struct(">I")
-_urandom = os.urandom
 _TAMPERED = "authentication failed (tampered, or copied from another row/column)"
+
+
+class _NoncePool:
+    """Fresh random 96-bit GCM nonces, fetched from the OS random generator 256 at a time.
+
+    Every nonce is still 12 bytes straight from `os.urandom` (random nonces, as docs/crypto.md says); only the
+    system call is shared by 256 of them (a getrandom call per field cost as much as the AES-GCM work itself).
+    `list.pop` is atomic, so two threads never take the same nonce. A forked child drops the pool it
+    inherited (`os.register_at_fork`): otherwise parent and child would hand out the same nonces."""
+
+    BATCH = 256
+
+    def __init__(self) -> None:
+        self._pool: list[bytes] = []
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self.clear)
+
+    def clear(self) -> None:
+        self._pool = []
+
+    def take(self) -> bytes:
+        try:
+            return self._pool.pop()
+        except IndexError:
+            raw = os.urandom(NONCE_BYTES * self.BATCH)
+            fresh = [raw[i:i + NONCE_BYTES] for i in range(0, len(raw), NONCE_BYTES)]
+            nonce = fresh.pop()
+            self._pool = fresh  # a concurrent refill only wastes a batch; each list's nonces go out once
+            return nonce
+
+
+_nonces = _NoncePool()
+_nonce = _nonces.take
 
 
 class CryptoError(Exception):
@@ -274,7 +306,7 @@ class DataKey:
 
     def encrypt_bytes(self, plaintext: bytes, table: str, column: str, row_id: RowId) -> bytes:
         """Encrypt raw bytes for (table, column, row_id)."""
-        nonce = os.urandom(NONCE_BYTES)
+        nonce = _nonce()
         aad = self._aad_prefix + _location_aad(table, column, row_id)
         return self._header + nonce + self._aead.encrypt(nonce, plaintext, aad)
 
@@ -301,7 +333,7 @@ class DataKey:
             aad = self._aad_prefix + loc + row_id.bytes  # type: ignore[union-attr]
         else:
             aad = self._aad_prefix + _location_aad(table, column, row_id)
-        nonce = _urandom(NONCE_BYTES)
+        nonce = _nonce()
         return self._header + nonce + self._aead.encrypt(nonce, plaintext.encode(), aad)
 
     def decrypt(self, blob: bytes | None, table: str, column: str, row_id: RowId) -> str | None:
@@ -326,7 +358,7 @@ class DataKey:
     def encrypt_at(self, plaintext: str, location: bytes, row_id: uuid.UUID, table: str, column: str) -> bytes:
         """`encrypt` for a UUID row with the column's precomputed `uuid_location_prefix(table, column)`
         (the field descriptor's hot path); the same ciphertext format and AAD."""
-        nonce = _urandom(NONCE_BYTES)
+        nonce = _nonce()
         return self._header + nonce + self._aead.encrypt(
             nonce, plaintext.encode(), self._aad_prefix + location + row_id.bytes)
 

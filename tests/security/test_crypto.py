@@ -117,6 +117,54 @@ def test_nonces_unique() -> None:
     assert len(set(blobs)) == len(blobs)
 
 
+def test_nonces_from_threads_are_unique() -> None:
+    """The nonce pool hands each nonce out once, also when threads refill it at the same time."""
+    import threading
+
+    from caseapp.security import crypto
+
+    taken: list[list[bytes]] = [[] for _ in range(4)]
+
+    def work(out: list[bytes]) -> None:
+        for _ in range(5_000):
+            out.append(crypto._nonce())
+
+    threads = [threading.Thread(target=work, args=(out,)) for out in taken]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [n for out in taken for n in out]
+    assert len(every) == 20_000 and len(set(every)) == 20_000
+    assert all(len(n) == 12 for n in every)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_does_not_reuse_the_parents_nonces() -> None:
+    """A worker forked from a process that had nonces pooled (gunicorn --preload) draws its own."""
+    from caseapp.security import crypto
+
+    crypto._nonce()  # the parent now holds a pool of unused nonces
+    parent_next = list(crypto._nonces._pool)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next nonces and leave without running pytest's exit handlers
+        try:
+            os.close(read)
+            os.write(write, b"".join(crypto._nonce() for _ in range(50)))
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = b""
+    while chunk := os.read(read, 4096):
+        child += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    child_nonces = {child[i:i + 12] for i in range(0, len(child), 12)}
+    assert len(child_nonces) == 50
+    assert not child_nonces & set(parent_next)
+
+
 def test_rejects_non_str() -> None:
     with pytest.raises(TypeError):
         KEY.encrypt(b"bytes", "person", "name", ROW)  # type: ignore[arg-type]
