@@ -75,8 +75,10 @@ class Case(db.Model):
     __table_args__ = (
         Index("ix_cases_unit_state_responsible", "unit_id", "state", "responsible_id"),
         Index("ix_cases_unit_next_due", "unit_id", "next_due_on"),
-        # A worker's own cases on the start page: an index-only range (covers state, dates and the id).
-        Index("ix_cases_responsible_open", "responsible_id", "state", "updated_at", "next_due_on", "id"),
+        # A worker's own cases on the start page: an index-only range (covers state, dates, the unit and the
+        # person that the access policy checks, and the id).
+        Index("ix_cases_responsible_page", "responsible_id", "state", "updated_at", "next_due_on", "unit_id",
+              "person_id", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

@@ -806,10 +806,11 @@ def _listed_clause(user: Any, person_id_column: Any):
 
 def protected_case_clause(user: Any):
     """SQL on `Case`: the person of the case is unprotected, or `user` may open protected files of theirs
-    (same rule as `may_open_protected_case`). An EXISTS on the protected people (SQLite: a primary-key lookup
-    per row; PostgreSQL: the partial index ix_people_protected, hashed once) and one on the access-list index;
-    nothing for a unit manager."""
-    from sqlalchemy import exists, literal_column, or_, select, true
+    (same rule as `may_open_protected_case`). `person_id NOT IN (the protected people)`, read once per
+    statement from the partial index ix_people_protected (SQLite builds an ephemeral index of it, PostgreSQL
+    a hashed subplan), so that a case row needs no lookup in people at all; then an EXISTS on the access-list
+    index; nothing for a unit manager."""
+    from sqlalchemy import literal_column, or_, select, true
     from sqlalchemy.orm import aliased
 
     from caseapp.cases.models import Case
@@ -821,13 +822,15 @@ def protected_case_clause(user: Any):
     if _PROTECTED_CASE is None:
         # Built once: an alias of people (so that it never correlates with an enclosing query on people); a new
         # alias per call cost ~1.5 ms of construction and defeated SQLAlchemy's compiled-statement cache.
-        # 'none' is written into the SQL, not bound, so that PostgreSQL can answer from the partial index of the
-        # protected people (ix_people_protected: hashed once per statement instead of a primary-key lookup per
-        # case row; a bound value would rule the partial index out of a generic plan).
+        # 'none' is written into the SQL, not bound, so that both databases answer from the partial index of the
+        # protected people (a bound value would rule the partial index out). Uncorrelated, so it is read once
+        # per statement; the EXISTS form it replaces read the person row of every case (0.67 → 0.16 ms for a
+        # worker's 143 open cases with ix_cases_responsible_open). people.id and cases.person_id are NOT NULL,
+        # so NOT IN has no NULL surprise.
         p = aliased(Person)
-        _PROTECTED_CASE = exists(select(p.id).where(
-            p.id == Case.person_id, p.protection != literal_column(f"'{Protection.NONE.value}'")))
-    return or_(~_PROTECTED_CASE, _listed_clause(user, Case.person_id))
+        _PROTECTED_CASE = Case.person_id.not_in(select(p.id).where(
+            p.protection != literal_column(f"'{Protection.NONE.value}'")))
+    return or_(_PROTECTED_CASE, _listed_clause(user, Case.person_id))
 
 
 _PROTECTED_CASE = None
