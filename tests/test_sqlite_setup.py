@@ -72,3 +72,44 @@ def test_sqlite_enforces_foreign_keys(test_config, tmp_path):
             db.session.commit()
         db.session.rollback()
         db.engine.dispose()
+
+
+def test_wal_checkpoints_run_in_a_background_thread(test_config, tmp_path, monkeypatch):
+    """Commits leave the log to the checkpoint thread: the request connections checkpoint only as a safety net
+    (10,000 pages), the thread copies the log into the database shortly after the commits."""
+    import sqlite3
+    import time
+
+    from caseapp import sqlite_wal
+
+    monkeypatch.setattr(sqlite_wal, "DELAY_SECONDS", 0.01)
+    path = tmp_path / "wal.db"
+    app = make_app(test_config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with app.app_context():
+        checkpointer = db.engine.__dict__["_caseapp_wal_checkpointer"]
+        with db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == sqlite_wal.SAFETY_AUTOCHECKPOINT_PAGES
+        with db.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x TEXT)"))
+            conn.execute(text("INSERT INTO t VALUES (:x)"), [{"x": "a" * 2000} for _ in range(200)])
+        deadline = time.monotonic() + 10
+        while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert checkpointer.checkpoints >= 1
+        assert checkpointer._thread.name == "sqlite-wal-checkpoint" and checkpointer._thread.daemon
+        # Everything committed is in the database file itself now: a copy of the file alone (without -wal) has it.
+        copy = tmp_path / "copy.db"
+        copy.write_bytes(path.read_bytes())
+        with sqlite3.connect(copy) as raw:
+            assert raw.execute("SELECT count(*) FROM t").fetchone()[0] == 200
+        db.engine.dispose()
+
+
+def test_no_checkpoint_thread_for_memory_databases_or_postgresql(test_config):
+    from sqlalchemy import create_engine
+
+    from caseapp import sqlite_wal
+
+    assert sqlite_wal.install(create_engine("sqlite://")) is None
+    assert sqlite_wal.install(create_engine("sqlite:///:memory:")) is None
+    assert sqlite_wal.install(create_engine("postgresql+psycopg://u@127.0.0.1/x")) is None
