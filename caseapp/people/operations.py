@@ -412,8 +412,7 @@ def list_people(actor: Any, page: int = 1) -> Page:
     page = min(max(1, page), pages)
     people = list(db.session.scalars(
         query.order_by(Person.created_at.desc(), Person.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).unique())
-    for person in people:
-        audit.record("list", actor=actor, object_type="person", object_id=person.id, subject_person_id=person.id)
+    audit.record_list(actor, [person.id for person in people])
     return Page(people, page, pages, total)
 
 

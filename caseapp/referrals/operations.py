@@ -877,12 +877,9 @@ def case_panel(case: Case) -> CasePanel:
 
 def _record_list(actor: Any, person_ids: Iterable[uuid.UUID], page: str) -> None:
     seen: set = g.setdefault("referrals_listed", set()) if has_request_context() else set()
-    for pid in person_ids:
-        if pid in seen:
-            continue
-        seen.add(pid)
-        audit.record("list", actor=actor, object_type="person", object_id=pid, subject_person_id=pid,
-                     details={"page": page}, persist_on_failure=True)
+    shown = [pid for pid in dict.fromkeys(person_ids) if pid not in seen]
+    seen.update(shown)
+    audit.record_list(actor, shown, details={"page": page}, persist_on_failure=True)
 
 
 @dataclass

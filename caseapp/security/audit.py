@@ -27,7 +27,20 @@ from typing import Any
 
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, String, Text, Uuid, event, select
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Uuid,
+    event,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
 
@@ -53,6 +66,7 @@ OUTCOMES = frozenset({"ok", "denied", "failed"})
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/\-]{0,80}$")
 
 BigIntPK = BigInteger().with_variant(Integer, "sqlite")
+_SUBJECTS = "_subjects"  # key of a queued row: its listed subjects (not a column)
 
 
 class AuditDetailsError(ValueError):
@@ -84,6 +98,38 @@ class AuditEvent(db.Model):
     @property
     def details_dict(self) -> dict[str, Any]:
         return json.loads(self.details) if self.details else {}
+
+
+class AuditEventSubject(db.Model):
+    """The people one event is about, when it is about several (a list page that shows 16 people records one
+    event, not 16): a lookup table for "every event about person X". The chained content is the event's
+    `details["people"]` (hashed with the event); these rows are checked against it by `caseapp audit verify`."""
+
+    __tablename__ = "audit_event_subjects"
+    __table_args__ = (Index("ix_audit_event_subjects_person_id", "person_id", "event_id"),
+                      {"sqlite_with_rowid": False})
+
+    event_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("audit_events.id"), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+
+def about_person(person_id: Any):
+    """SQL on AuditEvent: the event is about `person_id` (its subject, or one of its listed subjects)."""
+    return or_(AuditEvent.subject_person_id == person_id,
+               AuditEvent.id.in_(select(AuditEventSubject.event_id).where(AuditEventSubject.person_id == person_id)))
+
+
+def about_any_of(person_ids: Any):
+    """SQL on AuditEvent: the event is about one of `person_ids` (a list or a SELECT of person ids)."""
+    return or_(AuditEvent.subject_person_id.in_(person_ids),
+               AuditEvent.id.in_(select(AuditEventSubject.event_id).where(AuditEventSubject.person_id.in_(person_ids))))
+
+
+def subjects_of(event: AuditEvent) -> list[uuid.UUID]:
+    """The people an event is about: its subject, or the listed subjects (`details["people"]`)."""
+    if event.subject_person_id is not None:
+        return [event.subject_person_id]
+    return [uuid.UUID(h) for h in event.details_dict.get("people", [])]
 
 
 class AuditCheckpoint(db.Model):
@@ -134,11 +180,13 @@ def record(
     actor: Any = _CURRENT,
     details: dict[str, Any] | None = None,
     persist_on_failure: bool = False,
+    subjects: list[uuid.UUID] | None = None,
 ) -> None:
     """Add an audit event to the current transaction (written, chained, at its commit).
 
-    The event is queued as a plain row (no ORM object): a page that reads many people records one event per
-    person, and all of them are inserted with one statement at commit."""
+    The event is queued as a plain row (no ORM object). `subjects`: the people an event of a list page is
+    about, when there are several: one event names them all (in `details["people"]`, hashed with the event, and
+    in audit_event_subjects for lookups); one subject is simply `subject_person_id`."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     if outcome not in OUTCOMES:
@@ -157,6 +205,19 @@ def record(
         "subject_person_id": subject_person_id,
         "details": _check_details(details),
     }
+    if subjects:
+        people = sorted({uuid.UUID(str(p)) if not isinstance(p, uuid.UUID) else p for p in subjects})
+        if len(people) == 1 and subject_person_id in (None, people[0]):
+            fields["subject_person_id"] = people[0]
+        elif subject_person_id is not None:
+            raise ValueError("an event has either one subject_person_id or several subjects, not both")
+        else:
+            listed = json.loads(fields["details"]) if fields["details"] else {}
+            if "people" in listed:
+                raise AuditDetailsError("details['people'] is set by `subjects`")
+            listed["people"] = [p.hex for p in people]
+            fields["details"] = json.dumps(listed, sort_keys=True, separators=(",", ":"))
+            fields[_SUBJECTS] = people
     if has_request_context():
         fields["request_id"] = g.get("request_id")
         fields["ip"] = request.remote_addr
@@ -165,6 +226,18 @@ def record(
     else:
         fields["request_id"] = fields["ip"] = None
     _enqueue(db.session(), fields)
+
+
+def record_list(actor: Any, person_ids: list[uuid.UUID], *, details: dict[str, Any] | None = None,
+                persist_on_failure: bool = False) -> None:
+    """A list page showed these people: one "list" event about one person (subject_person_id) or about
+    several (`subjects`); nothing for none."""
+    if len(person_ids) == 1:
+        record("list", actor=actor, object_type="person", object_id=person_ids[0], subject_person_id=person_ids[0],
+               details=details, persist_on_failure=persist_on_failure)
+    elif person_ids:
+        record("list", actor=actor, object_type="person", subjects=person_ids, details=details,
+               persist_on_failure=persist_on_failure)
 
 
 def persist_sticky_events() -> None:
@@ -261,6 +334,7 @@ def _append(session: Session, events: list[dict[str, Any] | AuditEvent]) -> None
     head, relaxed = audit_chain.lock_read_head(conn, relax_if_clean=relax)
     seq, head_hash = audit_chain.chain_rows(rows, head.seq, head.hash)
     ids = _insert_events(conn, rows)
+    _insert_subjects(conn, rows)
     for obj, row in objects:
         obj.id, obj.seq, obj.prev_hash, obj.hash = row["id"], row["seq"], row["prev_hash"], row["hash"]
         if obj.occurred_at is None or obj.outcome is None:
@@ -378,6 +452,24 @@ def _insert_events(conn, rows: list[dict[str, Any]]) -> list[int]:
             for id_, seq in cursor.fetchall():
                 by_seq[seq]["id"] = id_
         return [row["id"] for row in rows]
+    finally:
+        cursor.close()
+
+
+def _insert_subjects(conn, rows: list[dict[str, Any]]) -> None:
+    """The listed subjects of the events just inserted (audit_event_subjects), in one statement."""
+    pairs = [(row["id"], person) for row in rows for person in row.get(_SUBJECTS) or ()]
+    if not pairs:
+        return
+    postgres = conn.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        for start in range(0, len(pairs), _MULTI_ROWS):
+            chunk = pairs[start:start + _MULTI_ROWS]
+            params = [v for event_id, person in chunk for v in (event_id, person if postgres else person.hex)]
+            cursor.execute("INSERT INTO audit_event_subjects (event_id, person_id) VALUES "  # noqa: S608
+                           + ", ".join([f"({mark}, {mark})"] * len(chunk)), params)
     finally:
         cursor.close()
 

@@ -814,6 +814,9 @@ def verify_chain(
     if scan.last is not None:
         result.head_id, last_seq, result.head_hash = scan.last[0], scan.last[1], scan.last[3]
 
+    if scan.last is not None:
+        _check_subjects(connection, scan.last[0], add)
+
     # Each authentic checkpoint must match the chain at its position; the first that does not shows that the
     # events after the previous matching checkpoint were altered and re-chained (without the signing key).
     last_good = 0
@@ -850,6 +853,36 @@ def verify_chain(
         result.warnings.append("the last checkpoint was not compared with an external sink")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _check_subjects(connection, hi_id: int, add) -> None:
+    """The lookup rows of audit_event_subjects must be exactly the people each event names in its (chained)
+    details["people"]: a deleted, added or changed row would hide a read from "who has read" or invent one."""
+    import json
+
+    expected: dict[int, set[str]] = {}
+    for event_id, details in connection.exec_driver_sql(
+            "SELECT id, details FROM audit_events WHERE subject_person_id IS NULL AND action = 'list' "  # noqa: S608
+            f"AND object_type = 'person' AND id <= {int(hi_id)}"):
+        if isinstance(details, bytes):
+            details = details.decode()
+        try:
+            listed = json.loads(details).get("people") if details else None
+        except ValueError:
+            continue  # undecodable details are reported by the chain check (their hash does not match)
+        if listed:
+            expected[event_id] = set(listed)
+    actual: dict[int, set[str]] = {}
+    for event_id, person_id in connection.exec_driver_sql(
+            f"SELECT event_id, person_id FROM audit_event_subjects WHERE event_id <= {int(hi_id)}"):  # noqa: S608 - an int
+        if isinstance(person_id, bytes):
+            person_id = person_id.decode()
+        actual.setdefault(event_id, set()).add(uuid.UUID(str(person_id)).hex)
+    for event_id in sorted(set(expected) | set(actual)):
+        want, got = expected.get(event_id, set()), actual.get(event_id, set())
+        if want != got:
+            add(Problem("subjects", f"the lookup rows of the people listed by event #{event_id} were altered: "
+                        f"{len(want - got)} missing, {len(got - want)} not in the signed event", event_id))
 
 
 def _compare_sink(add, result: VerifyResult, db_last, good_sink, good_db, sink_path, keys) -> None:

@@ -103,7 +103,7 @@ def events_query(viewer: User, f: EventFilter) -> Select:
     if f.user_id:
         query = query.where(AuditEvent.actor_user_id == f.user_id)
     if f.person_id:
-        query = query.where(AuditEvent.subject_person_id == f.person_id)
+        query = query.where(audit.about_person(f.person_id))
     if f.object_id:
         query = query.where(AuditEvent.object_id == f.object_id)
     if f.action:
@@ -161,7 +161,7 @@ def who_has_read(viewer: User, person_id: uuid.UUID) -> list[Reader]:
         select(AuditEvent.actor_user_id, AuditEvent.actor_unit_id, AuditEvent.action,
                func.count(AuditEvent.id), func.min(AuditEvent.occurred_at), func.max(AuditEvent.occurred_at))
         .select_from(AuditEvent),
-    ).where(AuditEvent.subject_person_id == person_id, AuditEvent.action.in_(READ_ACTIONS),
+    ).where(audit.about_person(person_id), AuditEvent.action.in_(READ_ACTIONS),
             AuditEvent.outcome == "ok", AuditEvent.actor_user_id.is_not(None))
     query = query.group_by(AuditEvent.actor_user_id, AuditEvent.actor_unit_id, AuditEvent.action)
     per_user: dict[uuid.UUID, Reader] = {}
@@ -260,7 +260,7 @@ def _rule_protected_person_reads(viewer: User, since: datetime):
     protected = select(Person.id).where(Person.protection != Protection.NONE)
     query = policy.scope_audit_events(viewer, select(AuditEvent)).where(
         AuditEvent.occurred_at >= since, AuditEvent.action.in_(PROTECTED_READ_ACTIONS), AuditEvent.outcome == "ok",
-        AuditEvent.actor_user_id.is_not(None), AuditEvent.subject_person_id.in_(protected))
+        AuditEvent.actor_user_id.is_not(None), audit.about_any_of(protected))
     return [("protected", e, {}) for e in db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(2000))]
 
 

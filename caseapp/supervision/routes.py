@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from caseapp.accounts.models import Unit, User
 from caseapp.extensions import db
-from caseapp.security import policy
+from caseapp.security import audit, policy
 from caseapp.security.permissions import requires
 from caseapp.supervision import emergency
 from caseapp.supervision import operations as ops
@@ -221,6 +221,12 @@ def sign_sample(sample_id: uuid.UUID):
 
 
 # --- emergency access (nödåtkomst) ---------------------------------------------------------------------------
+
+
+@bp.app_template_global("audit_subjects")
+def _audit_subjects(event):
+    """The people an audit event is about (one, or those a list page showed)."""
+    return audit.subjects_of(event)
 
 
 @bp.app_template_global("emergency_grants")

@@ -619,3 +619,30 @@ def test_migration_chains_existing_events(test_config, tmp_path, chain):
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+def test_one_list_event_names_several_people_and_verify_checks_their_lookup_rows(chain, db):
+    """A list page records one event about all the people it shows; "who has read" finds it through the lookup
+    rows, and a deleted or added lookup row is reported by verify (the chained details name the people)."""
+    from sqlalchemy import delete, insert, select
+
+    from caseapp.security.audit import AuditEventSubject
+
+    actor = SimpleNamespace(id=uuid.uuid4(), unit_id=uuid.uuid4(), role=Role.HANDLAGGARE)
+    people = [uuid.uuid4() for _ in range(5)]
+    audit.record_list(actor, people, details={"page": "start"})
+    db.session.commit()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "list")).one()
+    assert event.subject_person_id is None
+    assert sorted(audit.subjects_of(event)) == sorted(people)
+    for person in people:
+        found = db.session.scalars(select(AuditEvent.id).where(audit.about_person(person))).all()
+        assert found == [event.id]
+    assert verify(chain, db).ok
+    db.session.execute(delete(AuditEventSubject).where(AuditEventSubject.person_id == people[0]))
+    db.session.execute(insert(AuditEventSubject).values(event_id=event.id, person_id=uuid.uuid4()))
+    db.session.commit()
+    result = verify(chain, db)
+    assert not result.ok
+    assert [p.kind for p in result.problems] == ["subjects"]
+    assert "1 missing, 1 not in the signed event" in result.problems[0].message
