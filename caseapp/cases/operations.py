@@ -19,7 +19,6 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, or_, select
 
@@ -193,14 +192,8 @@ def _stmt(name: str):
 def _record_person_reads(actor: Any, person_ids: Iterable[uuid.UUID], page: str) -> None:
     """Lists show names: one "list" event naming every person shown that this request has not recorded yet
     (`audit.record(subjects=...)`: one chained row for a page of 16 people instead of 16)."""
-    seen: set = g.setdefault("casework_listed", set()) if has_request_context() else set()
-    shown = []
-    for pid in person_ids:
-        if pid is None or pid in seen:
-            continue
-        seen.add(pid)
-        shown.append(pid)
-    audit.record_list(actor, shown, details={"page": page}, persist_on_failure=True)
+    audit.record_list(actor, person_ids, details={"page": page}, persist_on_failure=True,
+                      once_per_request="casework_listed")
 
 
 def people_by_id(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Person]:

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -876,10 +875,8 @@ def case_panel(case: Case) -> CasePanel:
 
 
 def _record_list(actor: Any, person_ids: Iterable[uuid.UUID], page: str) -> None:
-    seen: set = g.setdefault("referrals_listed", set()) if has_request_context() else set()
-    shown = [pid for pid in dict.fromkeys(person_ids) if pid not in seen]
-    seen.update(shown)
-    audit.record_list(actor, shown, details={"page": page}, persist_on_failure=True)
+    audit.record_list(actor, person_ids, details={"page": page}, persist_on_failure=True,
+                      once_per_request="referrals_listed")
 
 
 @dataclass

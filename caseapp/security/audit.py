@@ -21,6 +21,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -228,10 +229,16 @@ def record(
     _enqueue(db.session(), fields)
 
 
-def record_list(actor: Any, person_ids: list[uuid.UUID], *, details: dict[str, Any] | None = None,
-                persist_on_failure: bool = False) -> None:
+def record_list(actor: Any, person_ids: Iterable[uuid.UUID | None], *, details: dict[str, Any] | None = None,
+                persist_on_failure: bool = False, once_per_request: str | None = None) -> None:
     """A list page showed these people: one "list" event about one person (subject_person_id) or about
-    several (`subjects`); nothing for none."""
+    several (`subjects`); nothing for none. With `once_per_request` (a key in `g`), people already recorded
+    under that key in this request are left out."""
+    person_ids = [p for p in dict.fromkeys(person_ids) if p is not None]
+    if once_per_request and has_request_context():
+        seen: set = g.setdefault(once_per_request, set())
+        person_ids = [p for p in person_ids if p not in seen]
+        seen.update(person_ids)
     if len(person_ids) == 1:
         record("list", actor=actor, object_type="person", object_id=person_ids[0], subject_person_id=person_ids[0],
                details=details, persist_on_failure=persist_on_failure)

@@ -863,8 +863,6 @@ def verify_chain(
 def _check_subjects(connection, hi_id: int, add) -> None:
     """The lookup rows of audit_event_subjects must be exactly the people each event names in its (chained)
     details["people"]: a deleted, added or changed row would hide a read from "who has read" or invent one."""
-    import json
-
     expected: dict[int, set[str]] = {}
     for event_id, details in connection.exec_driver_sql(
             "SELECT id, details FROM audit_events WHERE subject_person_id IS NULL AND action = 'list' "  # noqa: S608
