@@ -57,13 +57,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def configure_sqlite(app) -> None:
-    """Sets SQLITE_PRAGMAS on every new connection of the app's SQLite engines (PostgreSQL is left alone), and
-    moves a file database's WAL checkpoints to a background thread (caseapp/sqlite_wal.py)."""
+    """Sets SQLITE_PRAGMAS on every new connection of the app's SQLite engines (PostgreSQL is left alone)."""
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
                 event.listen(engine, "connect", _sqlite_pragmas)
-                if app.config.get("SQLITE_BACKGROUND_CHECKPOINT", True):
-                    from caseapp import sqlite_wal
-
-                    sqlite_wal.install(engine)
