@@ -736,7 +736,7 @@ def _scan_all(connection, watch: set[int], progress, batch_size: int, workers: i
             for i in range(chunks) if edges[i] < edges[i + 1]]
     # fork: workers start at once and need nothing from the parent but the job tuple (they open their own
     # connections); spawn where fork does not exist.
-    # Not fork while another thread runs (a threaded server, a driver thread): a child
+    # Not fork while another thread runs (e.g. the SQLite checkpoint thread, caseapp/sqlite_wal.py): a child
     # forked while that thread holds a lock inside SQLite or the allocator would wait for it forever.
     import threading
 
