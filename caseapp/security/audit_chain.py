@@ -736,12 +736,7 @@ def _scan_all(connection, watch: set[int], progress, batch_size: int, workers: i
             for i in range(chunks) if edges[i] < edges[i + 1]]
     # fork: workers start at once and need nothing from the parent but the job tuple (they open their own
     # connections); spawn where fork does not exist.
-    # Not fork while another thread runs (e.g. the SQLite checkpoint thread, caseapp/sqlite_wal.py): a child
-    # forked while that thread holds a lock inside SQLite or the allocator would wait for it forever.
-    import threading
-
-    forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-    method = "fork" if forkable else "spawn"
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     runs: list[_Scan] = []
     with multiprocessing.get_context(method).Pool(workers) as pool:
         for run in pool.imap(_scan_range, jobs):
