@@ -325,7 +325,7 @@ def main() -> None:
         meta = gen_dataset.generate(data, args.url, 1_000, 1_500, 10_000)
         n, warmup = args.requests or 30, 6
     else:
-        data = args.data if args.url is None else args.data.with_name(args.data.name + "-pg")
+        data = gen_dataset.data_dir(args.data, args.url)
         meta_path = data / "meta.json"
         if args.regenerate or not meta_path.exists():
             meta = gen_dataset.generate(data, args.url, 100_000, 150_000, 1_000_000)

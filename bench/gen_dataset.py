@@ -11,7 +11,7 @@ encryption switched off (`fields._benchmark_passthrough`) against identical data
 
 Writes DIR/enc.db and DIR/plain.db (SQLite, WAL), or two PostgreSQL databases named after --url's database with
 suffixes _enc and _plain; DIR/keys (the key files) and DIR/meta.json (who to log in as, which case has 20 entries,
-whom to search for). Names are invented from common Swedish names; the first people carry Skatteverket's published
+whom to search for). With --url, DIR becomes DIR-pg, so the two data sets keep separate meta.json files. Names are invented from common Swedish names; the first people carry Skatteverket's published
 test numbers and the rest reservnummer (caseapp.people.testnumbers.synthetic_identity): never a real number.
 """
 
@@ -53,6 +53,12 @@ from caseapp.security.keys import ensure_key_files  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "out" / "pages-data"
+
+
+def data_dir(base: Path, url: str | None) -> Path:
+    """Where a data set's key files and meta.json live: BASE for SQLite, BASE-pg for PostgreSQL, so that the two
+    data sets never overwrite each other's meta.json (bench_pages reads it from the same place)."""
+    return base if url is None else base.with_name(base.name + "-pg")
 PASSWORD = "Bench-Korrekt-Häst-42"
 GIVEN = ["Anna", "Maria", "Eva", "Karin", "Kristina", "Lena", "Sara", "Emma", "Kerstin", "Ingrid", "Elin", "Ida", "Hanna", "Linnea", "Maja", "Alva", "Elsa", "Ebba", "Wilma", "Klara", "Astrid", "Saga", "Alice", "Julia", "Amanda", "Moa", "Fatima", "Amina", "Sofia", "Leila", "Yasmin", "Nora", "Lina", "Aya", "Hiba", "Sanna", "Petra", "Helena", "Erik", "Lars", "Karl", "Anders", "Johan", "Per", "Nils", "Mikael", "Jan", "Hans", "Lennart", "Peter", "Thomas", "Daniel", "Fredrik", "Oskar", "William", "Liam", "Noah", "Hugo", "Lucas", "Elias", "Adam", "Ali", "Omar", "Ahmed", "Mohamed", "Yusuf", "Ibrahim", "Hassan", "Mustafa", "Jonas", "Viktor", "Filip", "Axel", "Emil", "Isak", "Leo", "Melvin", "Theo", "Ludvig", "Anton", "Sixten", "Alexander", "Gustav", "Olle", "Arvid", "Malte", "Ismail", "Samir", "Tariq", "Mattias"]
 FAMILY = ["Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson", "Persson", "Svensson", "Gustafsson", "Pettersson", "Jonsson", "Jansson", "Hansson", "Bengtsson", "Jönsson", "Lindberg", "Jakobsson", "Magnusson", "Olofsson", "Lindström", "Lindqvist", "Lindgren", "Berg", "Axelsson", "Bergström", "Lundberg", "Lind", "Lundgren", "Lundqvist", "Mattsson", "Berglund", "Fredriksson", "Sandberg", "Henriksson", "Forsberg", "Sjöberg", "Wallin", "Engström", "Eklund", "Danielsson", "Lundin", "Håkansson", "Björk", "Bergman", "Gunnarsson", "Holm", "Wikström", "Samuelsson", "Isaksson", "Fransson", "Bergqvist", "Nyström", "Holmberg", "Arvidsson", "Löfgren", "Söderberg", "Nyberg", "Blomqvist", "Claesson", "Nordström", "Mårtensson", "Lundström", "Ali", "Mohamed", "Hassan", "Ahmed", "Hussein", "Abdi", "Yusuf", "Omar", "Ibrahim", "Said", "Kaya", "Yilmaz", "Demir", "Nguyen", "Kowalski", "Novak", "Haddad", "Khalil", "Mansour", "Rahimi", "Hosseini", "Karimi", "Sadeghi", "Ahmadi", "Öberg", "Ek", "Strand", "Falk", "Ström", "Hedlund", "Dahl", "Sundberg", "Åberg", "Sundström", "Viklund", "Holmgren", "Hermansson", "Nordin", "Lundholm", "Blom", "Ekström", "Sjögren", "Åkesson", "Lindholm", "Mattsson", "Sandström", "Hedberg", "Abrahamsson", "Nordqvist"]
@@ -418,7 +424,7 @@ def main() -> None:
     if args.quick:
         args.people, args.cases, args.entries = 3_000, 4_500, 30_000
     # absolute: Flask-SQLAlchemy resolves a relative SQLite path against the app's instance folder
-    meta = generate(args.out.resolve(), args.url, args.people, args.cases, args.entries)
+    meta = generate(data_dir(args.out, args.url).resolve(), args.url, args.people, args.cases, args.entries)
     print(json.dumps({k: v for k, v in meta.items() if k in ("people", "cases", "entries", "generated_seconds")}))
 
 
