@@ -29,7 +29,7 @@ import os
 import struct
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -857,30 +857,67 @@ def verify_chain(
 
 def _check_subjects(connection, hi_id: int, add) -> None:
     """The lookup rows of audit_event_subjects must be exactly the people each event names in its (chained)
-    details["people"]: a deleted, added or changed row would hide a read from "who has read" or invent one."""
-    expected: dict[int, set[str]] = {}
-    for event_id, details in connection.exec_driver_sql(
-            "SELECT id, details FROM audit_events WHERE subject_person_id IS NULL AND action = 'list' "  # noqa: S608
-            f"AND object_type = 'person' AND id <= {int(hi_id)}"):
+    details["people"]: a deleted, added or changed row would hide a read from "who has read" or invent one.
+
+    Streams both sides in event-id order and compares them event by event (a merge), so that memory stays at
+    one event's people however long the log is (a start page names about 16 people; a million page views
+    would otherwise be millions of pairs in memory). PostgreSQL reads through server-side cursors."""
+    # per statement: Connection.execution_options() would change the caller's connection for good
+    streaming = {"stream_results": True, "yield_per": 5000}
+    listed = connection.exec_driver_sql(
+        "SELECT id, details FROM audit_events WHERE subject_person_id IS NULL AND action = 'list' "  # noqa: S608
+        f"AND object_type = 'person' AND id <= {int(hi_id)} ORDER BY id", execution_options=streaming)
+    rows = connection.exec_driver_sql(
+        f"SELECT event_id, person_id FROM audit_event_subjects WHERE event_id <= {int(hi_id)} "  # noqa: S608 - an int
+        "ORDER BY event_id", execution_options=streaming)
+    try:
+        wanted = _listed_people(listed)
+        present = _subject_rows(rows)
+        want, got = next(wanted, None), next(present, None)
+        while want is not None or got is not None:
+            if got is None or (want is not None and want[0] < got[0]):
+                event_id, people, found = want[0], want[1], set()
+                want = next(wanted, None)
+            elif want is None or got[0] < want[0]:
+                event_id, people, found = got[0], set(), got[1]
+                got = next(present, None)
+            else:
+                event_id, people, found = want[0], want[1], got[1]
+                want, got = next(wanted, None), next(present, None)
+            if people != found:
+                add(Problem("subjects", f"the lookup rows of the people listed by event #{event_id} were altered: "
+                            f"{len(people - found)} missing, {len(found - people)} not in the signed event", event_id))
+    finally:
+        listed.close()
+        rows.close()
+
+
+def _listed_people(result) -> Iterator[tuple[int, set[str]]]:
+    """(event id, the people its details name) for each list event that names people, in id order."""
+    for event_id, details in result:
         if isinstance(details, bytes):
             details = details.decode()
         try:
-            listed = json.loads(details).get("people") if details else None
+            people = json.loads(details).get("people") if details else None
         except ValueError:
             continue  # undecodable details are reported by the chain check (their hash does not match)
-        if listed:
-            expected[event_id] = set(listed)
-    actual: dict[int, set[str]] = {}
-    for event_id, person_id in connection.exec_driver_sql(
-            f"SELECT event_id, person_id FROM audit_event_subjects WHERE event_id <= {int(hi_id)}"):  # noqa: S608 - an int
+        if people:
+            yield event_id, set(people)
+
+
+def _subject_rows(result) -> Iterator[tuple[int, set[str]]]:
+    """(event id, the people of its lookup rows, as hex), grouped from rows in event-id order."""
+    current, people = None, set()
+    for event_id, person_id in result:
+        if event_id != current:
+            if current is not None:
+                yield current, people
+            current, people = event_id, set()
         if isinstance(person_id, bytes):
             person_id = person_id.decode()
-        actual.setdefault(event_id, set()).add(uuid.UUID(str(person_id)).hex)
-    for event_id in sorted(set(expected) | set(actual)):
-        want, got = expected.get(event_id, set()), actual.get(event_id, set())
-        if want != got:
-            add(Problem("subjects", f"the lookup rows of the people listed by event #{event_id} were altered: "
-                        f"{len(want - got)} missing, {len(got - want)} not in the signed event", event_id))
+        people.add(uuid.UUID(str(person_id)).hex)
+    if current is not None:
+        yield current, people
 
 
 def _compare_sink(add, result: VerifyResult, db_last, good_sink, good_db, sink_path, keys) -> None:

@@ -646,3 +646,46 @@ def test_one_list_event_names_several_people_and_verify_checks_their_lookup_rows
     assert not result.ok
     assert [p.kind for p in result.problems] == ["subjects"]
     assert "1 missing, 1 not in the signed event" in result.problems[0].message
+
+
+def test_verify_compares_lookup_rows_event_by_event_in_a_long_log(chain, db):
+    """Verify streams the list events and the lookup rows side by side: every event is compared with its own
+    rows, whether the rows of a whole event are gone or rows point at an event that names nobody."""
+    from sqlalchemy import delete, insert, select
+
+    from caseapp.security.audit import AuditEventSubject
+
+    actor = SimpleNamespace(id=uuid.uuid4(), unit_id=uuid.uuid4(), role=Role.HANDLAGGARE)
+    pages = [[uuid.uuid4() for _ in range(3)] for _ in range(6)]
+    for i, people in enumerate(pages):
+        audit.record_list(actor, people, details={"page": "start"})
+        audit.record("view", actor=actor, object_type="case", object_id=uuid.uuid4(), details={"n": i})
+        db.session.commit()
+    assert verify(chain, db).ok
+    lists = db.session.scalars(select(AuditEvent.id).where(AuditEvent.action == "list").order_by(AuditEvent.id)).all()
+    views = db.session.scalars(select(AuditEvent.id).where(AuditEvent.action == "view").order_by(AuditEvent.id)).all()
+    assert len(lists) == 6
+    db.session.execute(delete(AuditEventSubject).where(AuditEventSubject.event_id == lists[2]))  # all 3 rows
+    db.session.execute(insert(AuditEventSubject).values(event_id=views[4], person_id=uuid.uuid4()))  # names nobody
+    db.session.commit()
+    problems = verify(chain, db).problems
+    assert [(p.kind, p.event_id) for p in problems] == [("subjects", lists[2]), ("subjects", views[4])]
+    assert "3 missing, 0 not in the signed event" in problems[0].message
+    assert "0 missing, 1 not in the signed event" in problems[1].message
+
+
+def test_verify_leaves_the_callers_connection_as_it_was(chain, db):
+    """Verify streams its reads with per-statement options: the connection it was given is not switched to
+    server-side cursors for good (on PostgreSQL a later DDL statement would fail as DECLARE CURSOR ... DROP)."""
+    from sqlalchemy import text
+
+    actor = SimpleNamespace(id=uuid.uuid4(), unit_id=uuid.uuid4(), role=Role.HANDLAGGARE)
+    audit.record_list(actor, [uuid.uuid4(), uuid.uuid4()], details={"page": "start"})
+    db.session.commit()
+    with db.engine.connect() as conn:
+        before = dict(conn.get_execution_options())
+        assert verify_chain(conn, chain.public, chain.sink).ok
+        assert dict(conn.get_execution_options()) == before
+        conn.execute(text("CREATE TABLE verify_left_alone (x INTEGER)"))
+        conn.execute(text("DROP TABLE verify_left_alone"))
+        conn.rollback()
