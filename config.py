@@ -41,6 +41,7 @@ class BaseConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
+    SESSION_REFRESH_EACH_REQUEST = False  # re-sign the cookie only when the session changes (caseapp.LAST_SEEN_STEP)
     IDLE_TIMEOUT = timedelta(minutes=30)
     ABSOLUTE_TIMEOUT = timedelta(hours=10)
     MFA_REQUIRED = True

@@ -141,18 +141,31 @@ def _select_locale() -> str:
     return lang if lang in ("sv", "en") else "sv"
 
 
+_USER_STATEMENT: list = []
+
+
+def _user_statement():
+    """The signed-in user with their unit (every page shows it and the access policy reads it): one statement
+    instead of two, built once per process. `session.get` with a loader option built the option and the
+    statement, and their cache key, on every request (about 0.1 ms of a 1.2 ms bare request)."""
+    if not _USER_STATEMENT:
+        from sqlalchemy import bindparam, select
+
+        from caseapp.accounts.models import User
+
+        _USER_STATEMENT.append(select(User).options(joinedload(User.unit)).where(User.id == bindparam("uid")))
+    return _USER_STATEMENT[0]
+
+
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from caseapp.accounts.models import User
-
     raw_id, _, version = user_id.partition(".")
     try:
         uid = uuid.UUID(raw_id)
         version_no = int(version)
     except ValueError:
         return None
-    # With the unit (every page shows it and the access policy reads it): one statement instead of two.
-    user = db.session.get(User, uid, options=[joinedload(User.unit)])
+    user = db.session.execute(_user_statement(), {"uid": uid}).unique().scalar_one_or_none()
     if user is None or user.session_version != version_no or not user.is_active:
         return None
     return user
@@ -163,6 +176,13 @@ login_manager.login_message = None
 login_manager.session_protection = "basic"
 
 
+# The session cookie is signed again only when the session changes (SESSION_REFRESH_EACH_REQUEST = False), and
+# the last activity is written at most every LAST_SEEN_STEP seconds: re-signing and re-serialising the cookie on
+# every request cost about 0.15 ms of each page. The idle timeout may therefore end a session up to this many
+# seconds early (30 minutes of inactivity are counted from a point at most 30 s before the last request).
+LAST_SEEN_STEP = 30.0
+
+
 def _register_hooks(app: Flask) -> None:
     idle = app.config["IDLE_TIMEOUT"].total_seconds()
     absolute = app.config["ABSOLUTE_TIMEOUT"].total_seconds()
@@ -170,7 +190,8 @@ def _register_hooks(app: Flask) -> None:
     @app.before_request
     def _request_context() -> Any:
         g.request_id = uuid.uuid4().hex
-        session.permanent = True
+        if not session.permanent:  # (assigning it marks the session modified, which re-signs the cookie)
+            session.permanent = True
 
     @app.before_request
     def _session_timeouts() -> Any:
@@ -190,7 +211,8 @@ def _register_hooks(app: Flask) -> None:
                 session["lang"] = lang
             session["flash_timeout"] = reason
             return redirect(url_for("accounts.login"))
-        session["last_seen"] = now
+        if now - last_seen >= LAST_SEEN_STEP:
+            session["last_seen"] = now
         return None
 
     @app.before_request

@@ -145,6 +145,24 @@ def test_idle_timeout_logs_out_and_is_audited(client, auth, make_user):
     assert "inaktivitet" in client.get("/login").get_data(as_text=True)
 
 
+def test_session_cookie_is_signed_again_only_when_the_session_changes(client, auth, make_user):
+    """A page view within LAST_SEEN_STEP of the last recorded activity sends no new cookie; once the step has
+    passed, the activity is written (the idle timeout counts from it) and the cookie is sent again."""
+    from caseapp import LAST_SEEN_STEP
+
+    account = make_user()
+    auth.login(account)
+    assert client.get("/").status_code == 200
+    resp = client.get("/")
+    assert resp.status_code == 200 and "Set-Cookie" not in resp.headers
+    with client.session_transaction() as sess:
+        before = sess["last_seen"] = time.time() - LAST_SEEN_STEP - 1
+    resp = client.get("/")
+    assert resp.status_code == 200 and "caseapp_session=" in resp.headers["Set-Cookie"]
+    with client.session_transaction() as sess:
+        assert sess["last_seen"] > before + LAST_SEEN_STEP
+
+
 def test_absolute_timeout(client, auth, make_user):
     account = make_user()
     auth.login(account)
