@@ -53,6 +53,7 @@ from caseapp.cases.models import (
     JournalObjection,
     PersonRelation,
 )
+from caseapp.cases.presence import active_assignments as _active_assignments
 from caseapp.cases.presence import case_presence
 from caseapp.cases.workflow import CaseDates, CaseFacts, FocusArea, Intake, State, WorkflowError
 from caseapp.extensions import db
@@ -165,10 +166,6 @@ def _stmt(name: str):
     if name == "transitions":
         return (select(CaseTransition).where(CaseTransition.case_id == bindparam("case_id"))
                 .order_by(CaseTransition.at, CaseTransition.id))
-    if name == "active_assignments":
-        return (select(CaseAssignment).where(CaseAssignment.case_id == bindparam("case_id"),
-                                             CaseAssignment.ended_at.is_(None))
-                .order_by(CaseAssignment.assigned_at))
     if name == "decisions":
         return select(Decision).where(Decision.case_id == bindparam("case_id")).order_by(Decision.proposed_at.desc())
     if name == "interventions":
@@ -367,7 +364,7 @@ def transitions(case: Case) -> list[CaseTransition]:
 
 
 def active_assignments(case: Case) -> list[CaseAssignment]:
-    return list(db.session.scalars(_stmt("active_assignments"), {"case_id": case.id}))
+    return list(_active_assignments(case.id))
 
 
 def assign(actor: Any, case: Case, worker_id: Any, *, responsible: bool = False,

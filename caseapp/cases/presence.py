@@ -1,4 +1,4 @@
-"""Which of a case's side records exist, in one statement per case and request.
+"""Which of a case's side records exist, in one statement per case and request; and its active assignments.
 
 The case page has panels for referrals, risk assessments and plans, emergency grants, violence links and
 witnessing children, and its journal looks up corrections and objections of the entries shown. For most cases
@@ -77,7 +77,37 @@ def case_presence(case_id: uuid.UUID) -> Presence:
     return presence
 
 
+_ASSIGNMENTS_MEMO = "case_active_assignments"
+_ASSIGNMENTS: list = []
+
+
+def active_assignments(case_id: uuid.UUID) -> list[Any]:
+    """The case's active assignments (`CaseAssignment`, oldest first), read once per case and request: the
+    access policy asks whether the user is one of them, and the case page lists them. Dropped at every flush,
+    like the presence facts, so that an assignment changed in the request is seen."""
+    memo: dict[Any, list] | None = (g.__dict__.setdefault(_ASSIGNMENTS_MEMO, {})
+                                    if has_request_context() else None)
+    if memo is not None and case_id in memo:
+        return memo[case_id]
+    if not _ASSIGNMENTS:
+        from caseapp.cases.models import CaseAssignment
+
+        _ASSIGNMENTS.append(select(CaseAssignment).where(CaseAssignment.case_id == bindparam("case_id"),
+                                                         CaseAssignment.ended_at.is_(None))
+                            .order_by(CaseAssignment.assigned_at))
+    rows = list(db.session.scalars(_ASSIGNMENTS[0], {"case_id": case_id}))
+    if memo is not None:
+        memo[case_id] = rows
+    return rows
+
+
+def forget_active_assignments() -> None:
+    if has_request_context():
+        g.__dict__.pop(_ASSIGNMENTS_MEMO, None)
+
+
 @event.listens_for(Session, "after_flush")
 def _forget(session: Session, _flush_context) -> None:
     if has_request_context():
         g.__dict__.pop(_MEMO, None)
+        g.__dict__.pop(_ASSIGNMENTS_MEMO, None)

@@ -315,3 +315,20 @@ def test_unassigned_reads_of_referrals_and_assessments_land_on_the_attention_lis
     flagged = unassigned_reads(chef.user, utcnow() - _td(days=1))
     assert {e.object_type for _k, e, _d in flagged} == {"risk_assessment", "violence_plan", "disclosure"}
     assert {d["case"] for _k, _e, d in flagged} == {str(case.id)}
+
+
+def test_an_assignment_changed_within_a_request_changes_access_at_once(app, team, catalogue, case_factory):
+    """The policy reads a case's assignments once per request (the case page lists the same rows); assigning
+    or unassigning in the same request is seen by the next check, before anything is committed."""
+    rvt, rvt2, chef = team["rvt"].user, team["rvt2"].user, team["rvt_chef"].user
+    case = case_factory(rvt, focus=FocusArea.BROTTSOFFER)
+    with app.test_request_context("/"):
+        assert policy.case_access(rvt2, case) == frozenset()
+        assert [a.user_id for a in ops.active_assignments(case)] == [rvt.id]
+        assignment = ops.assign(chef, case, rvt2.id)
+        assert policy.case_access(rvt2, case) == {policy.READ, policy.WRITE}
+        assert {a.user_id for a in ops.active_assignments(case)} == {rvt.id, rvt2.id}
+        ops.unassign(chef, case, assignment.id)
+        assert policy.case_access(rvt2, case) == frozenset()
+        assert [a.user_id for a in ops.active_assignments(case)] == [rvt.id]
+        _db.session.rollback()
