@@ -341,3 +341,17 @@ def test_login_throttling_shares_state_through_redis(test_config, db):
             statuses.append(app.test_client().post("/login", data={"username": f"x{i}", "password": "y" * 12})
                             .status_code)
     assert statuses[:5] == [200] * 5 and statuses[5] == 429
+
+
+def test_start_page_counts_the_unused_recovery_codes(client, auth, make_user, db):
+    account = make_user()
+    user = db.session.get(User, account.id)
+    codes = ops.replace_recovery_codes(user)
+    db.session.commit()
+    auth.login(account)
+    assert f"<dd>{len(codes)}</dd>" in client.get("/").get_data(as_text=True)
+    user = db.session.get(User, account.id)
+    assert ops.use_recovery_code(user, codes[0])
+    db.session.commit()
+    assert f"<dd>{len(codes) - 1}</dd>" in client.get("/").get_data(as_text=True)
+    assert ops.unused_recovery_codes(user) == len(codes) - 1

@@ -171,6 +171,12 @@ def confirm_enrolment(user: User, code: str) -> list[str] | None:
     return codes
 
 
+def unused_recovery_codes(user: User) -> int:
+    """How many of the user's recovery codes are left (the start page shows it): a count, not the code rows."""
+    return db.session.scalar(select(func.count()).select_from(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+
+
 def replace_recovery_codes(user: User) -> list[str]:
     user.recovery_codes.clear()
     codes = authlib.new_recovery_codes()

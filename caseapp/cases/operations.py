@@ -166,6 +166,23 @@ def _stmt(name: str):
     if name == "transitions":
         return (select(CaseTransition).where(CaseTransition.case_id == bindparam("case_id"))
                 .order_by(CaseTransition.at, CaseTransition.id))
+    if name == "start_follow_ups":  # the start page's follow-ups: the columns the panel shows, and the type
+        return (select(InterventionFollowUp.due_on, Intervention.id.label("intervention_id"),
+                       Intervention.person_id, InterventionType)
+                .join(Intervention, Intervention.id == InterventionFollowUp.intervention_id)
+                .join(InterventionType, InterventionType.id == Intervention.type_id)
+                .where(Intervention.responsible_id == bindparam("actor_id"),
+                       Intervention.status != InterventionStatus.ENDED, InterventionFollowUp.done_on.is_(None),
+                       InterventionFollowUp.due_on <= bindparam("until"))
+                .order_by(InterventionFollowUp.due_on, InterventionFollowUp.id).limit(START_ITEMS))
+    if name == "start_drafts":
+        return (select(JournalEntry).where(JournalEntry.author_id == bindparam("actor_id"),
+                                           JournalEntry.signed_at.is_(None))
+                .order_by(JournalEntry.updated_at.desc()).limit(START_ITEMS))
+    if name == "start_co_assigned":
+        return select(CaseAssignment.case_id).where(
+            CaseAssignment.user_id == bindparam("actor_id"), CaseAssignment.ended_at.is_(None),
+            CaseAssignment.responsible.is_(False))
     if name == "decisions":
         return select(Decision).where(Decision.case_id == bindparam("case_id")).order_by(Decision.proposed_at.desc())
     if name == "interventions":
@@ -1362,8 +1379,10 @@ class Overdue:
 
 @dataclass
 class FollowUpItem:
-    follow_up: InterventionFollowUp
-    intervention: Intervention
+    """A follow-up on the start page: only what the panel shows (no intervention or follow-up objects)."""
+    intervention_id: uuid.UUID
+    type: InterventionType
+    due_on: date
     person: Person | None
     overdue: bool
 
@@ -1389,8 +1408,7 @@ def start_panels(actor: Any) -> StartPanels:
     now = today()
     # The worker's open cases: those they are responsible for (an index-only range on responsible_id), plus the
     # few they are co-assigned to. Both also within the worker's unit, like every case query.
-    co_assigned = list(db.session.scalars(select(CaseAssignment.case_id).where(
-        CaseAssignment.user_id == actor.id, CaseAssignment.ended_at.is_(None), CaseAssignment.responsible.is_(False))))
+    co_assigned = list(db.session.scalars(_stmt("start_co_assigned"), {"actor_id": actor.id}))
     in_unit = and_(policy.readable_cases_clause(actor), Case.state.in_(OPEN_STATES))
     parts = [and_(in_unit, Case.responsible_id == actor.id)]
     if co_assigned:
@@ -1420,16 +1438,9 @@ def start_panels(actor: Any) -> StartPanels:
             result.overdue_total += len(rows) if len(rows) < START_ITEMS else \
                 db.session.scalar(select(func.count()).where(q)) or 0
     overdue_ids = [r.id for r in sorted(late, key=lambda r: r.next_due_on)[:START_ITEMS]]
-    follow = list(db.session.execute(
-        select(InterventionFollowUp, Intervention)
-        .join(Intervention, Intervention.id == InterventionFollowUp.intervention_id)
-        .where(Intervention.responsible_id == actor.id, Intervention.status != InterventionStatus.ENDED,
-               InterventionFollowUp.done_on.is_(None),
-               InterventionFollowUp.due_on <= now + timedelta(days=FOLLOW_UP_HORIZON))
-        .order_by(InterventionFollowUp.due_on).limit(START_ITEMS)).all())
-    drafts = list(db.session.scalars(select(JournalEntry).where(
-        JournalEntry.author_id == actor.id, JournalEntry.signed_at.is_(None))
-        .order_by(JournalEntry.updated_at.desc()).limit(START_ITEMS)))
+    follow = db.session.execute(_stmt("start_follow_ups"), {
+        "actor_id": actor.id, "until": now + timedelta(days=FOLLOW_UP_HORIZON)}).all()
+    drafts = list(db.session.scalars(_stmt("start_drafts"), {"actor_id": actor.id}))
     pending: list[Decision] = []
     if result.manager:
         pending = list(db.session.scalars(select(Decision).where(
@@ -1441,14 +1452,15 @@ def start_panels(actor: Any) -> StartPanels:
     overdue_cases = [by_id[i] for i in overdue_ids if i in by_id]
     draft_cases = by_id
     person_ids = ([c.person_id for c in my_cases] + [c.person_id for c in overdue_cases]
-                  + [i.person_id for _f, i in follow] + [d.person_id for d in drafts] + [d.person_id for d in pending])
+                  + [person_id for _d, _i, person_id, _t in follow] + [d.person_id for d in drafts] + [d.person_id for d in pending])
     people = people_by_id(person_ids)
     result.my_cases = [CaseRow(c, people.get(c.person_id), "") for c in my_cases]
     for c in overdue_cases:
         late = [d for d in deadlines(c) if d.overdue(now)]
         result.overdue.append(Overdue(c, people.get(c.person_id), [d.label for d in late],
                                       min((d.due for d in late), default=c.next_due_on)))
-    result.follow_ups = [FollowUpItem(f, i, people.get(i.person_id), f.due_on < now) for f, i in follow]
+    result.follow_ups = [FollowUpItem(intervention_id, itype, due_on, people.get(person_id), due_on < now)
+                         for due_on, intervention_id, person_id, itype in follow]
     result.drafts = [(d, people.get(d.person_id), draft_cases.get(d.case_id)) for d in drafts]
     result.pending = [(d, people.get(d.person_id)) for d in pending]
     _record_person_reads(actor, person_ids, "start")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from caseapp.accounts import operations as account_ops
 from caseapp.security.permissions import public, requires
 from caseapp.urls import safe_next
 
@@ -14,7 +15,8 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @requires("home.view")
 def index():
-    return render_template("main/index.html", user=current_user)
+    user = current_user._get_current_object()
+    return render_template("main/index.html", user=user, unused_codes=account_ops.unused_recovery_codes(user))
 
 
 @bp.post("/language")

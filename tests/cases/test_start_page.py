@@ -35,3 +35,37 @@ def test_my_cases_total_and_newest_first(app, make_user, catalogue, case_factory
         assert closed not in shown
         assert [c.updated_at for c in shown] == sorted((c.updated_at for c in shown), reverse=True)
         db.session.rollback()
+
+
+def test_follow_ups_due_soon_are_shown_with_their_intervention_and_person(app, client, auth, make_user, catalogue,
+                                                                          case_factory, person_factory):
+    from datetime import timedelta
+
+    from caseapp.cases.models import InterventionType
+
+    account = make_user(Role.HANDLAGGARE, "unga")
+    worker = account.user
+    anna = person_factory(worker, identity=PNR_ADULT, given_name="Annika")
+    case = case_factory(worker, anna)
+    with app.test_request_context("/"):
+        itype = db.session.scalar(db.select(InterventionType).where(InterventionType.code == "motivation"))
+        item = ops.add_intervention(worker, case, ops.InterventionData(
+            itype.id, "pagaende", ops.today(), None, worker.id, "Mål.", "Plan.", None, None))
+        db.session.flush()
+        soon = ops.add_follow_up(worker, item, ops.today() + timedelta(days=3))
+        ops.add_follow_up(worker, item, ops.today() + timedelta(days=ops.FOLLOW_UP_HORIZON + 20))
+        done = ops.add_follow_up(worker, item, ops.today() + timedelta(days=1))
+        db.session.flush()
+        ops.complete_follow_up(worker, item, done.id, ops.today(), "Klart.")
+        db.session.commit()
+        item_id, type_name = item.id, itype.name
+    with app.test_request_context("/"):
+        panels = ops.start_panels(worker)
+        assert [(f.intervention_id, f.due_on, f.overdue) for f in panels.follow_ups] == [
+            (item_id, soon.due_on, False)]
+        assert panels.follow_ups[0].type.name == type_name
+        assert panels.follow_ups[0].person.given_name == "Annika"
+        db.session.rollback()
+    auth.login(account)
+    page = client.get("/").get_data(as_text=True)
+    assert f'href="/insatser/{item_id}"' in page and type_name in page and soon.due_on.isoformat() in page
