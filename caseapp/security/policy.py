@@ -354,6 +354,24 @@ def emergency_case_ids(user: Any) -> frozenset:
     return memo[user.id]
 
 
+def reach(user: Any) -> dict[str, Any]:
+    """Bound parameters of a cheap superset of `readable_cases_clause(user)`, for "is there anything at all"
+    checks before a list's real query (`Case.unit_id == :reach_unit OR Case.id IN :reach_extra`; see
+    `reach_clause`): every case the user may read is in their unit or one of their emergency grants. The check
+    decides nothing and shows nothing; the real query, with the full rule, still runs whenever it finds a row."""
+    if not has_permission(user, "case.read") or getattr(user, "unit_id", None) is None:
+        return {"reach_unit": None, "reach_extra": []}
+    return {"reach_unit": user.unit_id, "reach_extra": list(emergency_case_ids(user))}
+
+
+def reach_clause(case_id_column: Any, case_unit_column: Any):
+    """The SQL of `reach` on a case's id and unit columns, with the bound parameters reach_unit, reach_extra."""
+    from sqlalchemy import bindparam, or_
+
+    return or_(case_unit_column == bindparam("reach_unit"),
+               case_id_column.in_(bindparam("reach_extra", expanding=True)))
+
+
 _EMERGENCY_IDS = None
 
 

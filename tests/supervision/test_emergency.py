@@ -291,3 +291,25 @@ def test_colleague_not_on_the_access_list_gets_a_grant_for_a_protected_person(ap
     assert event.details_dict["protected"] is True
     kinds = {i.kind for i in ops.attention_items(team["unga_chef"].user) if i.event.id == event.id}
     assert kinds == {"emergency_protected"}
+
+
+def test_policy_reach_covers_every_readable_case_and_the_start_panels_follow_a_grant(app, db, team, rvt_case,
+                                                                                      case_factory):
+    """policy.reach (the cheap "is there anything at all" check of the start page's panels) admits every case
+    the full rule admits, for every role, also a case opened by an emergency grant in another unit."""
+    case_factory(team["unga"].user, given_name="Olle")
+    worker = team["unga"].user
+    emergency.request_access(worker, rvt_case.reference, REASON)
+    db.session.commit()
+    for account in team.values():
+        user = account.user
+        with app.test_request_context("/"):
+            readable = set(db.session.scalars(select(Case.id).where(policy.readable_cases_clause(user))))
+            reached = set(db.session.scalars(select(Case.id).where(policy.reach_clause(Case.id, Case.unit_id)),
+                                             policy.reach(user)))
+            assert readable <= reached, user.username
+            db.session.rollback()
+    with app.test_request_context("/"):
+        assert rvt_case.id in set(db.session.scalars(
+            select(Case.id).where(policy.reach_clause(Case.id, Case.unit_id)), policy.reach(worker)))
+        db.session.rollback()
