@@ -10,10 +10,11 @@ import enum
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from caseapp.accounts.models import RecoveryCode, Role, Unit, User
 from caseapp.extensions import db
@@ -171,10 +172,16 @@ def confirm_enrolment(user: User, code: str) -> list[str] | None:
     return codes
 
 
+@cache
+def _unused_codes_statement():
+    return select(func.count()).select_from(RecoveryCode).where(
+        RecoveryCode.user_id == bindparam("user_id"), RecoveryCode.used_at.is_(None))
+
+
 def unused_recovery_codes(user: User) -> int:
-    """How many of the user's recovery codes are left (the start page shows it): a count, not the code rows."""
-    return db.session.scalar(select(func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+    """How many of the user's recovery codes are left (the start page shows it): a count, not the code rows,
+    by a statement built once."""
+    return db.session.scalar(_unused_codes_statement(), {"user_id": user.id}) or 0
 
 
 def replace_recovery_codes(user: User) -> list[str]:

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, event, exists, select
 from sqlalchemy.orm import Session
 
 from caseapp.extensions import db
-from caseapp.timeutil import utcnow
+from caseapp.timeutil import to_local, utcnow
 
 _MEMO = "case_presence"
 
@@ -77,6 +77,62 @@ def case_presence(case_id: uuid.UUID) -> Presence:
     return presence
 
 
+@dataclass(frozen=True)
+class ReachPresence:
+    """Whether anything exists within an actor's reach (policy.reach: their unit and emergency grants) for the
+    start page's panels; a panel whose answer is False shows its empty state without its own query."""
+
+    overdue_plans: bool
+    waiting_referrals: bool
+    linked_children: bool
+
+
+_REACH_MEMO = "reach_presence"
+_REACH: list = []
+
+
+def _reach_statement():
+    if not _REACH:
+        from caseapp.cases.models import Case
+        from caseapp.protection.models import WitnessChild
+        from caseapp.referrals.catalogue import WAITING_STATES
+        from caseapp.referrals.models import Referral
+        from caseapp.security import policy
+        from caseapp.violence.models import Plan
+
+        def in_reach(case_id):  # driven by the side table: its few rows, then each one's case by primary key
+            return exists(select(Case.id).where(Case.id == case_id, policy.reach_clause(Case.id, Case.unit_id)))
+
+        _REACH.append(select(
+            exists(select(Plan.id).where(Plan.superseded_at.is_(None), Plan.review_on < bindparam("today"),
+                                         in_reach(Plan.case_id))),
+            exists(select(Referral.id).where(Referral.state.in_(list(WAITING_STATES)),
+                                             Referral.follow_up_on < bindparam("today"), in_reach(Referral.case_id))),
+            exists(select(WitnessChild.id).where(in_reach(WitnessChild.victim_case_id))),
+        ))
+    return _REACH[0]
+
+
+def reach_presence(actor: Any) -> ReachPresence:
+    """One statement per actor and request for the three start-page panels (plans past their review date,
+    referrals waiting past their follow-up date, children linked to victim cases). It only says whether rows
+    exist somewhere in the actor's reach, never which; each panel's own query applies the full access rule.
+    Each EXISTS is driven by its own table's index (the district's current plans past review, its waiting
+    referrals past follow-up, its linked children: tens to thousands of rows), each row's case by primary key;
+    driving it from the unit's cases instead took 18 ms on 150,000 cases."""
+    from caseapp.security import policy
+
+    memo = g.__dict__.setdefault(_REACH_MEMO, {}) if has_request_context() else None
+    key = getattr(actor, "id", None)
+    if memo is not None and key in memo:
+        return memo[key]
+    row = db.session.execute(_reach_statement(), {**policy.reach(actor), "today": to_local(utcnow()).date()}).one()
+    presence = ReachPresence(*(bool(v) for v in row))
+    if memo is not None:
+        memo[key] = presence
+    return presence
+
+
 _ASSIGNMENTS_MEMO = "case_active_assignments"
 _ASSIGNMENTS: list = []
 
@@ -110,4 +166,5 @@ def forget_active_assignments() -> None:
 def _forget(session: Session, _flush_context) -> None:
     if has_request_context():
         g.__dict__.pop(_MEMO, None)
+        g.__dict__.pop(_REACH_MEMO, None)
         g.__dict__.pop(_ASSIGNMENTS_MEMO, None)

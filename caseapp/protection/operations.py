@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
@@ -27,7 +26,7 @@ from caseapp.cases.operations import (
     people_by_id,
     today,
 )
-from caseapp.cases.presence import case_presence
+from caseapp.cases.presence import case_presence, reach_presence
 from caseapp.extensions import db
 from caseapp.people import operations as people_ops
 from caseapp.people.models import Person, PersonSearchIndex, Protection
@@ -475,24 +474,14 @@ def witness_children(actor: Any, victim_case: Case) -> list[ChildRow]:
     return result
 
 
-@cache
-def _any_linked_child():
-    """Cheap first: most units have no linked child at all, so most start pages need no scan of the actor's
-    cases. Driven by witness_children, within the actor's reach (policy.reach: their unit and emergency grants,
-    a superset of the cases the query below may return). Built once: the start page asks it on every view."""
-    in_reach = exists(select(Case.id).where(Case.id == WitnessChild.victim_case_id,
-                                            policy.reach_clause(Case.id, Case.unit_id)))
-    return select(WitnessChild.id).where(in_reach).limit(1)
-
-
 def children_without_case(actor: Any, limit: int = 10) -> list[tuple[WitnessChild, Case]]:
     """For the start page: children linked to victim cases the actor works on (assigned; the unit manager:
     the unit's) that have no open case of their own. One query."""
     if not policy.has_permission(actor, "case.read"):
         return []
-    # Cheap first: a unit without any linked child (most units) needs no scan of the actor's cases. The cases an
-    # actor works on are all in the actor's unit, so this never hides a child the query below would find.
-    if db.session.scalar(_any_linked_child(), policy.reach(actor)) is None:
+    # Cheap first: where no child is linked to any case in the actor's reach (their unit and emergency grants, a
+    # superset of the cases below), which is most units, no scan of the actor's cases (cases.presence).
+    if not reach_presence(actor).linked_children:
         return []
     mine = policy.readable_cases_clause(actor) if actor.role is Role.ENHETSCHEF else \
         policy.assigned_cases_clause(actor)

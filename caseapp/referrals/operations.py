@@ -19,16 +19,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 
 from caseapp.cases import operations as case_ops
 from caseapp.cases.catalogue import ConsentGiver, DecisionStatus
 from caseapp.cases.models import Case, Decision, Intervention
 from caseapp.cases.operations import CaseworkError, check_date, clean_text, today
+from caseapp.cases.presence import reach_presence
 from caseapp.extensions import db
 from caseapp.people.models import Person, Protection
 from caseapp.referrals.catalogue import (
@@ -887,18 +887,10 @@ class WaitingRow:
     person: Person
 
 
-@cache
-def _any_waiting_referral():
-    return (select(Referral.id).join(Case, Case.id == Referral.case_id)
-            .where(Referral.state.in_(list(WAITING_STATES)), Referral.follow_up_on < bindparam("today"),
-                   policy.reach_clause(Case.id, Case.unit_id)).limit(1))
-
-
 def waiting_past_follow_up(actor: Any, *, mine_only: bool = False, limit: int = 50) -> list[WaitingRow]:
     """Referrals sent and not answered whose follow-up date has passed, of cases the actor reads (a worker's
     start page: the cases assigned to them)."""
-    # Cheap first: most actors have no referral waiting past its follow-up date anywhere in their reach.
-    if db.session.scalar(_any_waiting_referral(), {**policy.reach(actor), "today": today()}) is None:
+    if not reach_presence(actor).waiting_referrals:  # (most actors have none anywhere in their reach)
         return []
     query = (policy.visible_referrals(actor).add_columns(Case)
              .where(Referral.state.in_(list(WAITING_STATES)), Referral.follow_up_on.is_not(None),

@@ -13,11 +13,10 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, select
 
 from caseapp.accounts.models import Role
 from caseapp.cases.models import Case
@@ -29,7 +28,7 @@ from caseapp.cases.operations import (
     staff_names,
     today,
 )
-from caseapp.cases.presence import case_presence
+from caseapp.cases.presence import case_presence, reach_presence
 from caseapp.extensions import db
 from caseapp.security import audit, policy
 from caseapp.timeutil import utcnow
@@ -492,19 +491,11 @@ class OverdueReview:
     case: Case
 
 
-@cache
-def _any_overdue_plan():
-    return (select(Plan.id).join(Case, Case.id == Plan.case_id)
-            .where(Plan.superseded_at.is_(None), Plan.review_on < bindparam("today"),
-                   policy.reach_clause(Case.id, Case.unit_id)).limit(1))
-
-
 def overdue_reviews(actor: Any) -> list[OverdueReview]:
     """Current plans whose review date has passed, in the actor's cases (a unit manager: the unit's cases)."""
     if not policy.has_permission(actor, "case.read"):
         return []
-    # Cheap first: most actors have no plan past its review date anywhere in their reach (policy.reach).
-    if db.session.scalar(_any_overdue_plan(), {**policy.reach(actor), "today": today()}) is None:
+    if not reach_presence(actor).overdue_plans:  # (most actors have none anywhere in their reach)
         return []
     clause = policy.readable_cases_clause(actor) if actor.role is Role.ENHETSCHEF else \
         policy.assigned_cases_clause(actor)
