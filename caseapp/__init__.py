@@ -324,4 +324,8 @@ def _register_template_helpers(app: Flask) -> None:
     @app.template_filter("localtime")
     def _localtime(value, fmt: str = "%Y-%m-%d %H:%M"):
         local = to_local(value)
-        return local.strftime(fmt) if local else ""
+        if not local:
+            return ""
+        if fmt == "%Y-%m-%d %H:%M":  # the default, dozens per page: the same text without strftime's parsing
+            return local.replace(tzinfo=None).isoformat(" ", "minutes")
+        return local.strftime(fmt)

@@ -157,16 +157,18 @@ def _immutable(err):
                                   "allmänna handlingar och ändras aldrig. Skriv en rättelse i stället.")), 409
 
 
-_ENTRY_STRINGS: dict[str, dict[str, str | Markup]] = {}
+_ENTRY_STRINGS: dict[str, SimpleNamespace] = {}
 
 
-def _entry_strings() -> dict[str, str | Markup]:
+def _entry_strings() -> SimpleNamespace:
     """The loop-invariant strings of a journal entry, translated once per language and process (catalogs are
     compiled at build time; see _cached_gettext), for templates/cases/_entry_macro."""
     locale = _request_locale()
     strings = _ENTRY_STRINGS.get(locale)
     if strings is None:
-        strings = _ENTRY_STRINGS[locale] = _translate_entry_strings()
+        # Attributes, not dict keys: the template's `T.draft` is a getattr, which on a dict first fails (an
+        # AttributeError raised and caught per lookup, about a hundred per case page) before the item lookup.
+        strings = _ENTRY_STRINGS[locale] = SimpleNamespace(**_translate_entry_strings())
     return strings
 
 
