@@ -704,6 +704,8 @@ def view_decision(actor: Any, decision: Decision) -> None:
 
 
 def decisions(case: Case) -> list[Decision]:
+    if not case_presence(case.id).decisions:  # (most cases have none yet: no query)
+        return []
     return list(db.session.scalars(_stmt("decisions"), {"case_id": case.id}))
 
 
@@ -861,6 +863,8 @@ def view_intervention(actor: Any, item: Intervention) -> None:
 
 
 def interventions(case: Case) -> list[Intervention]:
+    if not case_presence(case.id).interventions:
+        return []
     return list(db.session.scalars(_stmt("interventions"), {"case_id": case.id}))
 
 

@@ -1,7 +1,8 @@
 """Which of a case's side records exist, in one statement per case and request; and its active assignments.
 
-The case page has panels for referrals, risk assessments and plans, emergency grants, violence links and
-witnessing children, and its journal looks up corrections and objections of the entries shown. For most cases
+The case page has panels for referrals, risk assessments and plans, emergency grants, violence links,
+witnessing children, decisions and interventions, and its journal looks up corrections and objections of the
+entries shown. For most cases
 most of these are empty, and asking each table in turn cost a statement each (eight of the case page's twenty). `case_presence(case_id)` asks them all at once (an EXISTS per table, each on
 an index of the case id); a panel whose table has nothing for the case skips its own query and shows its empty
 state. A panel whose table has rows runs its query exactly as before (with its own filters and access rules).
@@ -36,6 +37,8 @@ class Presence:
     witness_children: bool
     corrections: bool
     objections: bool
+    decisions: bool
+    interventions: bool
 
 
 _STATEMENT = None
@@ -44,7 +47,7 @@ _STATEMENT = None
 def _statement():
     global _STATEMENT
     if _STATEMENT is None:
-        from caseapp.cases.models import JournalEntry, JournalObjection
+        from caseapp.cases.models import Decision, Intervention, JournalEntry, JournalObjection
         from caseapp.protection.models import ViolenceLink, WitnessChild
         from caseapp.referrals.models import Referral
         from caseapp.supervision.models import EmergencyAccess
@@ -62,14 +65,45 @@ def _statement():
             # (the partial index ix_journal_entries_corrections answers this one)
             exists().where(JournalEntry.case_id == case_id, JournalEntry.corrects_id.is_not(None)),
             exists().where(JournalObjection.case_id == case_id),
+            exists().where(Decision.case_id == case_id),
+            exists().where(Intervention.case_id == case_id),
         )
     return _STATEMENT
 
 
+_MISSING = object()
+
+
+def _memo_lookup(name: str, key: Any) -> tuple[dict | None, Any]:
+    """(the request's memo `name`, its value for `key` or _MISSING). Outside a request: (None, _MISSING). A value
+    is returned only while no unflushed change could make it wrong (see _flush_pending)."""
+    if not has_request_context():
+        return None, _MISSING
+    memo = g.__dict__.setdefault(name, {})
+    if key in memo:
+        if _flush_pending() and memo is g.__dict__.get(name):
+            return memo, memo[key]
+        memo = g.__dict__.setdefault(name, {})  # (the flush dropped it: a fresh one)
+    return memo, _MISSING
+
+
+def _flush_pending() -> bool:
+    """What a query's autoflush would do before a memo is trusted: rows added, changed or deleted but not yet
+    flushed are written first, which drops the memos (see _forget), so that a memo never hides them. Returns
+    False where the memo cannot be trusted (pending changes inside `no_autoflush`: ask the database)."""
+    session = db.session()
+    if session._is_clean():
+        return True
+    if session.autoflush:
+        session.flush()
+        return True
+    return False
+
+
 def case_presence(case_id: uuid.UUID) -> Presence:
-    memo: dict[Any, Presence] | None = g.__dict__.setdefault(_MEMO, {}) if has_request_context() else None
-    if memo is not None and case_id in memo:
-        return memo[case_id]
+    memo, known = _memo_lookup(_MEMO, case_id)
+    if known is not _MISSING:
+        return known
     row = db.session.execute(_statement(), {"case_id": case_id, "now": utcnow()}).one()
     presence = Presence(*(bool(v) for v in row))
     if memo is not None:
@@ -122,10 +156,10 @@ def reach_presence(actor: Any) -> ReachPresence:
     driving it from the unit's cases instead took 18 ms on 150,000 cases."""
     from caseapp.security import policy
 
-    memo = g.__dict__.setdefault(_REACH_MEMO, {}) if has_request_context() else None
     key = getattr(actor, "id", None)
-    if memo is not None and key in memo:
-        return memo[key]
+    memo, known = _memo_lookup(_REACH_MEMO, key)
+    if known is not _MISSING:
+        return known
     row = db.session.execute(_reach_statement(), {**policy.reach(actor), "today": to_local(utcnow()).date()}).one()
     presence = ReachPresence(*(bool(v) for v in row))
     if memo is not None:
@@ -141,10 +175,9 @@ def active_assignments(case_id: uuid.UUID) -> list[Any]:
     """The case's active assignments (`CaseAssignment`, oldest first), read once per case and request: the
     access policy asks whether the user is one of them, and the case page lists them. Dropped at every flush,
     like the presence facts, so that an assignment changed in the request is seen."""
-    memo: dict[Any, list] | None = (g.__dict__.setdefault(_ASSIGNMENTS_MEMO, {})
-                                    if has_request_context() else None)
-    if memo is not None and case_id in memo:
-        return memo[case_id]
+    memo, known = _memo_lookup(_ASSIGNMENTS_MEMO, case_id)
+    if known is not _MISSING:
+        return known
     if not _ASSIGNMENTS:
         from caseapp.cases.models import CaseAssignment
 
@@ -160,6 +193,11 @@ def active_assignments(case_id: uuid.UUID) -> list[Any]:
 def forget_active_assignments() -> None:
     if has_request_context():
         g.__dict__.pop(_ASSIGNMENTS_MEMO, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, _previous_transaction) -> None:
+    _forget(session, None)  # (what a rolled-back flush wrote is gone again)
 
 
 @event.listens_for(Session, "after_flush")
