@@ -418,10 +418,18 @@ def list_people(actor: Any, page: int = 1) -> Page:
 
 def _visible_with_digests(actor: Any, kind: str, digests: list[bytes]) -> list[Person]:
     """Visible, unshredded people having every one of `digests` of `kind` (an index lookup, no decryption)."""
-    matching = (select(PersonSearchIndex.person_id)
-                .where(PersonSearchIndex.kind == kind, PersonSearchIndex.digest.in_(digests))
-                .group_by(PersonSearchIndex.person_id)
-                .having(func.count(PersonSearchIndex.digest.distinct()) == len(set(digests)))).subquery()
+    wanted = sorted(set(digests))
+    if len(wanted) == 1:  # (a number, or one name token: each person has a digest at most once, the key)
+        matching = select(PersonSearchIndex.person_id).where(PersonSearchIndex.kind == kind,
+                                                             PersonSearchIndex.digest == wanted[0]).subquery()
+    else:
+        # Every token: a person's rows for these digests, counted. count(*) and not count(DISTINCT digest):
+        # (person, kind, digest) is the primary key, and PostgreSQL's DISTINCT aggregate sorts every group
+        # (1.3 of 2.6 ms for two common name tokens, about 2,000 index rows).
+        matching = (select(PersonSearchIndex.person_id)
+                    .where(PersonSearchIndex.kind == kind, PersonSearchIndex.digest.in_(wanted))
+                    .group_by(PersonSearchIndex.person_id)
+                    .having(func.count() == len(wanted))).subquery()
     # A join from the (small) index match, not `id IN (...)`: SQLite would otherwise walk the whole unit.
     query = (policy.visible_people(actor).join(matching, matching.c.person_id == Person.id)
              .order_by(Person.created_at.desc()))
@@ -429,10 +437,10 @@ def _visible_with_digests(actor: Any, kind: str, digests: list[bytes]) -> list[P
 
 
 def _record_search(actor: Any, by: str, hits: list[Person]) -> None:
-    audit.record("search", actor=actor, object_type="person", details={"by": by, "hits": len(hits)})
-    for person in hits:
-        audit.record("search", actor=actor, object_type="person", object_id=person.id,
-                     subject_person_id=person.id, details={"by": by})
+    """One event per search: how it searched (never the terms), how many it found, and the people found (one:
+    subject_person_id; several: audit `subjects`, the lookup rows that "who has read" and verify use)."""
+    audit.record("search", actor=actor, object_type="person", details={"by": by, "hits": len(hits)},
+                 subjects=[p.id for p in hits] or None)
 
 
 def search_by_identity(actor: Any, text: str) -> list[Person]:

@@ -185,8 +185,8 @@ def record(
 ) -> None:
     """Add an audit event to the current transaction (written, chained, at its commit).
 
-    The event is queued as a plain row (no ORM object). `subjects`: the people an event of a list page is
-    about, when there are several: one event names them all (in `details["people"]`, hashed with the event, and
+    The event is queued as a plain row (no ORM object). `subjects`: the people an event of a list page or a
+    search (SUBJECT_ACTIONS) is about, when there are several: one event names them all (in `details["people"]`, hashed with the event, and
     in audit_event_subjects for lookups); one subject is simply `subject_person_id`."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
@@ -206,6 +206,8 @@ def record(
         "subject_person_id": subject_person_id,
         "details": _check_details(details),
     }
+    if subjects and action not in SUBJECT_ACTIONS:
+        raise ValueError(f"only {sorted(SUBJECT_ACTIONS)} events name several people, not {action!r}")
     if subjects:
         people = sorted({uuid.UUID(str(p)) if not isinstance(p, uuid.UUID) else p for p in subjects})
         if len(people) == 1 and subject_person_id in (None, people[0]):
@@ -227,6 +229,11 @@ def record(
     else:
         fields["request_id"] = fields["ip"] = None
     _enqueue(db.session(), fields)
+
+
+#: Actions whose events may name several people (`subjects`); `caseapp audit verify` checks the lookup rows of
+#: exactly these (audit_chain._check_subjects).
+SUBJECT_ACTIONS = frozenset({"list", "search"})
 
 
 def record_list(actor: Any, person_ids: Iterable[uuid.UUID | None], *, details: dict[str, Any] | None = None,

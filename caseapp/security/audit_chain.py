@@ -855,6 +855,10 @@ def verify_chain(
     return result
 
 
+#: audit.SUBJECT_ACTIONS, as SQL (the events that may name several people)
+_SUBJECT_ACTIONS_SQL = "'list', 'search'"
+
+
 def _check_subjects(connection, hi_id: int, add) -> None:
     """The lookup rows of audit_event_subjects must be exactly the people each event names in its (chained)
     details["people"]: a deleted, added or changed row would hide a read from "who has read" or invent one.
@@ -865,8 +869,9 @@ def _check_subjects(connection, hi_id: int, add) -> None:
     # per statement: Connection.execution_options() would change the caller's connection for good
     streaming = {"stream_results": True, "yield_per": 5000}
     listed = connection.exec_driver_sql(
-        "SELECT id, details FROM audit_events WHERE subject_person_id IS NULL AND action = 'list' "  # noqa: S608
-        f"AND object_type = 'person' AND id <= {int(hi_id)} ORDER BY id", execution_options=streaming)
+        "SELECT id, details FROM audit_events WHERE subject_person_id IS NULL "  # noqa: S608 - constants and an int
+        f"AND action IN ({_SUBJECT_ACTIONS_SQL}) AND object_type = 'person' AND id <= {int(hi_id)} ORDER BY id",
+        execution_options=streaming)
     rows = connection.exec_driver_sql(
         f"SELECT event_id, person_id FROM audit_event_subjects WHERE event_id <= {int(hi_id)} "  # noqa: S608 - an int
         "ORDER BY event_id", execution_options=streaming)

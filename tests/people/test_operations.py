@@ -260,3 +260,42 @@ def test_duplicate_registered_earlier_in_the_same_transaction_is_found(db, staff
     assert "caseapp.people.pending_identities" not in db.session.info
     with pytest.raises(ops.DuplicateIdentity):
         ops.register_person(actor, data(given_name="Annika"), unit_id=actor.unit_id)
+
+
+def test_a_search_with_several_hits_is_one_event_naming_them_all(app, register, staff, db):
+    """One event per search, whatever the number of hits: the people found are its subjects (chained in its
+    details, and lookup rows for "who has read"); the search terms are never stored."""
+    from sqlalchemy import delete
+
+    from caseapp.security import audit
+    from caseapp.security.audit import AuditEvent, AuditEventSubject
+    from caseapp.security.audit_chain import verify_chain
+
+    first = register(given_name="Signe", family_name="Berglund", identity=PNR_ANNA)
+    second = register(given_name="Signe", family_name="Holm", identity=PNR_BERTIL)
+    before = len(audit_events("search"))
+    assert set(ops.search_by_name(staff["unga"], "signe")) == {first, second}
+    _db.session.commit()
+    [event] = audit_events("search")[before:]
+    assert event.subject_person_id is None and event.details_dict["hits"] == 2
+    assert sorted(audit.subjects_of(event)) == sorted([first.id, second.id])
+    assert "signe" not in (event.details or "").lower()
+    for person in (first, second):
+        assert _db.session.scalars(select(AuditEvent.id).where(audit.about_person(person.id))).all()[-1] == event.id
+    keys = app.extensions["caseapp.keys"]
+    with _db.engine.connect() as conn:
+        assert verify_chain(conn, keys.audit_public_key(), None).ok
+    _db.session.execute(delete(AuditEventSubject).where(AuditEventSubject.event_id == event.id,
+                                                        AuditEventSubject.person_id == first.id))
+    _db.session.commit()
+    with _db.engine.connect() as conn:
+        problems = verify_chain(conn, keys.audit_public_key(), None).problems
+    assert [(p.kind, p.event_id) for p in problems] == [("subjects", event.id)]
+    with pytest.raises(ValueError):
+        audit.record("view", actor=staff["unga"], object_type="person", subjects=[first.id, second.id])
+
+
+def test_verify_checks_the_lookup_rows_of_exactly_the_actions_that_name_several_people():
+    from caseapp.security import audit, audit_chain
+
+    assert ", ".join(f"'{a}'" for a in sorted(audit.SUBJECT_ACTIONS)) == audit_chain._SUBJECT_ACTIONS_SQL

@@ -161,8 +161,10 @@ def test_search_page_by_every_form_and_by_name(worker, register):
     assert "Antal träffar: 1" in page and f"/personer/{anna.id}" in page
     page = body(client.post("/personer/sok", data={"identity": PNR_BERTIL, "name": "", "reservnummer": ""}))
     assert "Antal träffar: 0" in page and "Ingen person som du får se" in page
-    summaries = [e for e in audit_events("search") if e.subject_person_id is None]
-    assert {e.details_dict["by"] for e in summaries} == {"personnummer", "name"}
+    searches = audit_events("search")
+    assert {e.details_dict["by"] for e in searches} == {"personnummer", "name"}
+    # one event per search: the hit is its subject, a search without hits has none
+    assert {(e.details_dict["hits"], e.subject_person_id) for e in searches} == {(1, anna.id), (0, None)}
     assert all(PNR_ANNA not in (e.details or "") for e in audit_events())
 
 
