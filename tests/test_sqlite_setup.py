@@ -23,6 +23,8 @@ def test_sqlite_file_database_gets_wal_normal_and_busy_timeout(test_config, tmp_
             assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
             assert conn.execute(text("PRAGMA cache_size")).scalar() == -65536  # KiB: 64 MiB
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 10000  # pages
+            assert conn.execute(text("PRAGMA journal_size_limit")).scalar() == 64 * 1024 * 1024
         db.engine.dispose()
 
 
