@@ -290,16 +290,21 @@ def _render_case(case, status: int = 200, *, errors=None, transition_form=None, 
     offset = request.args.get("aldre", default=0, type=int) or 0
     view = ops.journal(user, case, offset=offset)
     allowed = workflow.allowed_transitions(ops.facts(case), case.state)
-    if transition_form is None:
-        transition_form = TransitionForm(formdata=None)
-    transition_form.target.choices = [("", _("Välj …"))] + [(s.value, str(workflow.STATE_LABELS[s])) for s in allowed]
-    if assign_form is None:
-        assign_form = AssignForm(formdata=None)
-    if "assign" in access:  # the form is only shown to those who may assign: no worker list query otherwise
+    show_skydd = bool(case.child and workflow.is_report(case.intake) and case.skyddsbedomning_done_on is None
+                      and case.is_open)
+    # Each form only where the page shows it (templates/cases/view.html): building a WTForms form costs.
+    if "write" in access:
+        if transition_form is None:
+            transition_form = TransitionForm(formdata=None)
+        transition_form.target.choices = [("", _("Välj …"))] + [(s.value, str(workflow.STATE_LABELS[s]))
+                                                                for s in allowed]
+        if skydd_form is None and show_skydd:
+            skydd_form = SkyddsbedomningForm(formdata=None)
+            skydd_form.done_on.data = ops.today()
+    if "assign" in access:  # (and no worker list query otherwise)
+        if assign_form is None:
+            assign_form = AssignForm(formdata=None)
         assign_form.worker.choices = _worker_choices(case.unit_id, _("Välj …"))
-    if skydd_form is None:
-        skydd_form = SkyddsbedomningForm(formdata=None)
-        skydd_form.done_on.data = ops.today()
     assignments = ops.active_assignments(case)
     steps = ops.transitions(case)
     decisions = ops.decisions(case)
@@ -315,8 +320,7 @@ def _render_case(case, status: int = 200, *, errors=None, transition_form=None, 
         assignments=assignments, steps=steps, decisions=decisions, interventions=items, names=names, today=today,
         visited={s.to_state for s in steps}, T=_entry_strings(),
         errors=errors or [], needs_reason={s.value: workflow.needs_reason(case.state, s) for s in allowed},
-        show_skydd=case.child and workflow.is_report(case.intake) and case.skyddsbedomning_done_on is None
-        and case.is_open,
+        show_skydd=show_skydd,
     ), status
 
 

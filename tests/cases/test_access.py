@@ -192,7 +192,10 @@ def test_unit_manager_reads_and_assigns_but_not_other_units(app, world, team):
     chef = team["rvt_chef"]
     c = _login(app, chef)
     ids = world["ids"]
-    assert c.get(f"/arenden/{ids['case_id']}").status_code == 200
+    page = c.get(f"/arenden/{ids['case_id']}")
+    assert page.status_code == 200 and f'action="/arenden/{ids["case_id"]}/tilldela"' in page.get_data(as_text=True)
+    worker_page = _login(app, team["rvt"]).get(f"/arenden/{ids['case_id']}").get_data(as_text=True)
+    assert "/tilldela" not in worker_page and f'action="/arenden/{ids["case_id"]}/steg"' in worker_page
     assert c.get("/arenden/enhet").status_code == 200
     resp = c.post(f"/arenden/{ids['case_id']}/tilldela", data={"worker": str(team["rvt2"].id)})
     assert resp.status_code == 302

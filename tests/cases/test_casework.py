@@ -77,12 +77,14 @@ def test_child_report_workflow_deadlines_and_recorded_transitions(app, team, cat
     assert case.next_due_on == received + timedelta(days=1)
     page = c.get(f"/arenden/{case.id}").get_data(as_text=True)
     assert "försenad" in page
+    assert f'action="/arenden/{case.id}/skyddsbedomning"' in page and "Registrera skyddsbedömning" in page
     start = c.get("/").get_data(as_text=True)
     assert "Försenat" in start and case.reference in start
     # Skipping förhandsbedömning is refused for a report about a child.
     bad = c.post(f"/arenden/{case.id}/steg", data={"target": "utredning", "reason": "hoppa"})
     assert bad.status_code == 422
     assert c.post(f"/arenden/{case.id}/skyddsbedomning", data={"done_on": received.isoformat()}).status_code == 302
+    assert "Registrera skyddsbedömning" not in c.get(f"/arenden/{case.id}").get_data(as_text=True)
     assert c.post(f"/arenden/{case.id}/steg", data={"target": "forhandsbedomning"}).status_code == 302
     assert c.post(f"/arenden/{case.id}/steg", data={"target": "utredning"}).status_code == 302
     _db.session.expire_all()
