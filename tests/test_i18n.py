@@ -38,3 +38,19 @@ def test_english_login_page(client):
     client.post("/language", data={"lang": "en", "next": "/login"})
     body = client.get("/login").get_data(as_text=True)
     assert '<html lang="en">' in body and "All access is logged." in body
+
+
+def test_template_gettext_translates_and_escapes_its_variables(app):
+    """The templates' `_()` (caseapp.cases.routes._template_gettext) keeps the newstyle gettext's rules: the
+    translation is markup, the variables are escaped, and where a template does not autoescape nothing is."""
+    from flask import session
+
+    env = app.jinja_env
+    html = env.from_string('{{ _("Välkommen, %(name)s", name=who) }}')
+    raw = env.from_string('{% autoescape false %}{{ _("Välkommen, %(name)s", name=who) }}{% endautoescape %}')
+    with app.test_request_context("/"):
+        assert html.render(who="<b>Åsa</b>") == "Välkommen, &lt;b&gt;Åsa&lt;/b&gt;"
+        assert raw.render(who="<b>Åsa</b>") == "Välkommen, <b>Åsa</b>"
+    with app.test_request_context("/"):
+        session["lang"] = "en"
+        assert html.render(who="Åsa & Bo") == "Welcome, Åsa &amp; Bo"

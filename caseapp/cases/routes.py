@@ -12,6 +12,7 @@ from flask.globals import _cv_app, _cv_request
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 from caseapp.cases import catalogue as cat
@@ -132,6 +133,18 @@ def _jinja_globals(state) -> None:
     # The same semantics as Flask-Babel's installation (newstyle, autoescaped), with the per-language memo.
     env.install_gettext_callables(gettext=_cached_gettext,
                                   ngettext=lambda s, p, n: get_translations().ungettext(s, p, n), newstyle=True)
+    env.globals["_"] = _template_gettext
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, message: str, **variables) -> str:
+    """The template's `_()`: what the installed newstyle gettext does (translate, mark safe where the template
+    autoescapes, fill in the variables escaped), in one call. Jinja's `_` alias resolves `gettext` and calls it,
+    which calls the translation function: three context calls per string, about fifty strings per page."""
+    text = _cached_gettext(message)
+    if eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 (our catalog, as Jinja's own newstyle gettext)
+    return text % variables
 
 
 @bp.app_template_global("casework_start_panels")
