@@ -2,13 +2,15 @@
 
 The case page has panels for referrals, risk assessments and plans, emergency grants, violence links,
 witnessing children, decisions and interventions, and its journal looks up corrections and objections of the
-entries shown. For most cases
-most of these are empty, and asking each table in turn cost a statement each (eight of the case page's twenty). `case_presence(case_id)` asks them all at once (an EXISTS per table, each on
+entries shown. For most cases most of these are empty, and asking each table in turn cost a statement each
+(eight of the case page's twenty). `case_presence(case_id)` asks them all at once (an EXISTS per table, each on
 an index of the case id); a panel whose table has nothing for the case skips its own query and shows its empty
 state. A panel whose table has rows runs its query exactly as before (with its own filters and access rules).
 
-The answer is kept for the rest of the request and dropped at every flush of the session, so a page rendered after
-a change in the same request asks again. It holds only facts (whether rows exist), never decides access.
+The answer is kept for the rest of the request and dropped at every flush and rollback of the session (pending
+changes are flushed before a kept answer is used, as a query's autoflush would), so a page rendered after a
+change in the same request asks again. It holds only facts (whether rows exist), never decides access. The
+same holds for `reach_presence` (the start page's panels) and `active_assignments`.
 """
 
 from __future__ import annotations

@@ -510,7 +510,6 @@ def get_case(user: Any, case_id: Any, action: str = READ):
 
 
 def _get_in_case(user: Any, model: Any, record_id: Any, action: str, object_type: str):
-
     record = _load(model, record_id)
     if record is None:
         deny(user, permission=_CASE_ACTION_PERMISSION[action], object_type=object_type, object_id=record_id,
