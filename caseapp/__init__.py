@@ -39,6 +39,7 @@ import config as config_module
 from caseapp.extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
 from caseapp.security import audit, permissions, policy
 from caseapp.security.services import init_security_services
+from caseapp.timeutil import utcnow
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -145,15 +146,17 @@ _USER_STATEMENT: list = []
 
 
 def _user_statement():
-    """The signed-in user with their unit (every page shows it and the access policy reads it): one statement
-    instead of two, built once per process. `session.get` with a loader option built the option and the
+    """The signed-in user with their unit (every page shows it and the access policy reads it) and their active
+    emergency grants (the access policy needs them on every list: policy.emergency_ids_column): one statement
+    instead of three, built once per process. `session.get` with a loader option built the option and the
     statement, and their cache key, on every request (about 0.1 ms of a 1.2 ms bare request)."""
     if not _USER_STATEMENT:
         from sqlalchemy import bindparam, select
 
         from caseapp.accounts.models import User
 
-        _USER_STATEMENT.append(select(User).options(joinedload(User.unit)).where(User.id == bindparam("uid")))
+        _USER_STATEMENT.append(select(User, policy.emergency_ids_column(User.id))
+                               .options(joinedload(User.unit)).where(User.id == bindparam("uid")))
     return _USER_STATEMENT[0]
 
 
@@ -165,9 +168,13 @@ def _load_user(user_id: str):
         version_no = int(version)
     except ValueError:
         return None
-    user = db.session.execute(_user_statement(), {"uid": uid}).unique().scalar_one_or_none()
-    if user is None or user.session_version != version_no or not user.is_active:
+    row = db.session.execute(_user_statement(), {"uid": uid, "emergency_now": utcnow()}).unique().one_or_none()
+    if row is None:
         return None
+    user, emergency_ids = row
+    if user.session_version != version_no or not user.is_active:
+        return None
+    policy.remember_emergency_case_ids(user, emergency_ids)
     return user
 
 

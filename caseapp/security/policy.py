@@ -354,6 +354,32 @@ def emergency_case_ids(user: Any) -> frozenset:
     return memo[user.id]
 
 
+def emergency_ids_column(user_id_column: Any):
+    """A column for the statement that loads the signed-in user (caseapp._load_user): the case ids of the user's
+    active emergency grants as one string (ids separated by commas, or NULL), with the bound parameter
+    `emergency_now`. Read with the user, the grants need no statement of their own on every page
+    (`remember_emergency_case_ids`); the rule is the one of `emergency_case_ids`."""
+    from sqlalchemy import String, bindparam, cast, func, select
+
+    from caseapp.supervision.models import EmergencyAccess
+
+    return (select(func.aggregate_strings(cast(EmergencyAccess.case_id, String), ","))
+            .where(EmergencyAccess.user_id == user_id_column, EmergencyAccess.ended_at.is_(None),
+                   EmergencyAccess.expires_at > bindparam("emergency_now"))
+            .scalar_subquery().label("emergency_case_ids"))
+
+
+def remember_emergency_case_ids(user: Any, ids: str | None) -> None:
+    """Keep for this request what `emergency_ids_column` read with the user, as `emergency_case_ids` would."""
+    from flask import g, has_request_context
+
+    if not has_request_context() or not has_permission(user, "case.emergency") \
+            or getattr(user, "unit_id", None) is None:
+        return
+    g.setdefault("emergency_case_ids", {})[user.id] = frozenset(
+        uuid.UUID(part) for part in (ids or "").split(",") if part)
+
+
 def reach(user: Any) -> dict[str, Any]:
     """Bound parameters of a cheap superset of `readable_cases_clause(user)`, for "is there anything at all"
     checks before a list's real query (`Case.unit_id == :reach_unit OR Case.id IN :reach_extra`; see

@@ -74,6 +74,9 @@ def test_with_reason_read_only_then_expires(app, db, team, rvt_case):
     assert resp.status_code == 200
     assert 'id="emergency-banner"' in body and "Du har nödåtkomst till ärendet till" in body
     assert c.get(f"/personer/{rvt_case.person_id}").status_code == 200
+    # Lists and search follow the grant too (the grants are read with the signed-in user, once per request).
+    found = c.post("/arenden/sok", data={"q": rvt_case.reference}).get_data(as_text=True)
+    assert f"/arenden/{rvt_case.id}" in found
     # Writing is still refused (403: they may know the case now, not act in it).
     assert c.post(f"/arenden/{rvt_case.id}/journal/ny", data={"text": "x"}).status_code == 403
     assert c.post(f"/arenden/{rvt_case.id}/steg", data={"target": "utredning"}).status_code == 403
@@ -84,6 +87,8 @@ def test_with_reason_read_only_then_expires(app, db, team, rvt_case):
     db.session.commit()
     assert c.get(f"/arenden/{rvt_case.id}").status_code == 404
     assert c.get(f"/personer/{rvt_case.person_id}").status_code == 404
+    assert f"/arenden/{rvt_case.id}" not in c.post("/arenden/sok", data={"q": rvt_case.reference}).get_data(
+        as_text=True)
 
 
 def test_time_limit_is_configurable(app, db, team, rvt_case):
