@@ -12,6 +12,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -142,22 +143,18 @@ def _select_locale() -> str:
     return lang if lang in ("sv", "en") else "sv"
 
 
-_USER_STATEMENT: list = []
-
-
+@cache
 def _user_statement():
     """The signed-in user with their unit (every page shows it and the access policy reads it) and their active
     emergency grants (the access policy needs them on every list: policy.emergency_ids_column): one statement
     instead of three, built once per process. `session.get` with a loader option built the option and the
     statement, and their cache key, on every request (about 0.1 ms of a 1.2 ms bare request)."""
-    if not _USER_STATEMENT:
-        from sqlalchemy import bindparam, select
+    from sqlalchemy import bindparam, select
 
-        from caseapp.accounts.models import User
+    from caseapp.accounts.models import User
 
-        _USER_STATEMENT.append(select(User, policy.emergency_ids_column(User.id))
-                               .options(joinedload(User.unit)).where(User.id == bindparam("uid")))
-    return _USER_STATEMENT[0]
+    return (select(User, policy.emergency_ids_column(User.id))
+            .options(joinedload(User.unit)).where(User.id == bindparam("uid")))
 
 
 @login_manager.user_loader

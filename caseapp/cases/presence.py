@@ -16,7 +16,9 @@ same holds for `reach_presence` (the start page's panels) and `active_assignment
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from flask import g, has_request_context
@@ -43,50 +45,43 @@ class Presence:
     interventions: bool
 
 
-_STATEMENT = None
-
-
+@cache
 def _statement():
-    global _STATEMENT
-    if _STATEMENT is None:
-        from caseapp.cases.models import Decision, Intervention, JournalEntry, JournalObjection
-        from caseapp.protection.models import ViolenceLink, WitnessChild
-        from caseapp.referrals.models import Referral
-        from caseapp.supervision.models import EmergencyAccess
-        from caseapp.violence.models import Plan, RiskAssessment
+    from caseapp.cases.models import Decision, Intervention, JournalEntry, JournalObjection
+    from caseapp.protection.models import ViolenceLink, WitnessChild
+    from caseapp.referrals.models import Referral
+    from caseapp.supervision.models import EmergencyAccess
+    from caseapp.violence.models import Plan, RiskAssessment
 
-        case_id = bindparam("case_id")
-        _STATEMENT = select(
-            exists().where(Referral.case_id == case_id),
-            exists().where(RiskAssessment.case_id == case_id),
-            exists().where(Plan.case_id == case_id, Plan.superseded_at.is_(None)),
-            exists().where(EmergencyAccess.case_id == case_id, EmergencyAccess.ended_at.is_(None),
-                           EmergencyAccess.expires_at > bindparam("now")),
-            exists().where(ViolenceLink.victim_case_id == case_id),
-            exists().where(WitnessChild.victim_case_id == case_id),
-            # (the partial index ix_journal_entries_corrections answers this one)
-            exists().where(JournalEntry.case_id == case_id, JournalEntry.corrects_id.is_not(None)),
-            exists().where(JournalObjection.case_id == case_id),
-            exists().where(Decision.case_id == case_id),
-            exists().where(Intervention.case_id == case_id),
-        )
-    return _STATEMENT
+    case_id = bindparam("case_id")
+    return select(
+        exists().where(Referral.case_id == case_id),
+        exists().where(RiskAssessment.case_id == case_id),
+        exists().where(Plan.case_id == case_id, Plan.superseded_at.is_(None)),
+        exists().where(EmergencyAccess.case_id == case_id, EmergencyAccess.ended_at.is_(None),
+                       EmergencyAccess.expires_at > bindparam("now")),
+        exists().where(ViolenceLink.victim_case_id == case_id),
+        exists().where(WitnessChild.victim_case_id == case_id),
+        # (the partial index ix_journal_entries_corrections answers this one)
+        exists().where(JournalEntry.case_id == case_id, JournalEntry.corrects_id.is_not(None)),
+        exists().where(JournalObjection.case_id == case_id),
+        exists().where(Decision.case_id == case_id),
+        exists().where(Intervention.case_id == case_id),
+    )
 
 
-_MISSING = object()
-
-
-def _memo_lookup(name: str, key: Any) -> tuple[dict | None, Any]:
-    """(the request's memo `name`, its value for `key` or _MISSING). Outside a request: (None, _MISSING). A value
-    is returned only while no unflushed change could make it wrong (see _flush_pending)."""
+def _memoized(name: str, key: Any, compute: Callable[[], Any]) -> Any:
+    """The request's memo `name` for `key`, else `compute()` kept there (outside a request: computed each time).
+    A kept value is used only while no unflushed change could make it wrong (see _flush_pending)."""
     if not has_request_context():
-        return None, _MISSING
+        return compute()
     memo = g.__dict__.setdefault(name, {})
     if key in memo:
         if _flush_pending() and memo is g.__dict__.get(name):
-            return memo, memo[key]
+            return memo[key]
         memo = g.__dict__.setdefault(name, {})  # (the flush dropped it: a fresh one)
-    return memo, _MISSING
+    value = memo[key] = compute()
+    return value
 
 
 def _flush_pending() -> bool:
@@ -103,14 +98,8 @@ def _flush_pending() -> bool:
 
 
 def case_presence(case_id: uuid.UUID) -> Presence:
-    memo, known = _memo_lookup(_MEMO, case_id)
-    if known is not _MISSING:
-        return known
-    row = db.session.execute(_statement(), {"case_id": case_id, "now": utcnow()}).one()
-    presence = Presence(*(bool(v) for v in row))
-    if memo is not None:
-        memo[case_id] = presence
-    return presence
+    return _memoized(_MEMO, case_id, lambda: Presence(*(bool(v) for v in db.session.execute(
+        _statement(), {"case_id": case_id, "now": utcnow()}).one())))
 
 
 @dataclass(frozen=True)
@@ -124,29 +113,27 @@ class ReachPresence:
 
 
 _REACH_MEMO = "reach_presence"
-_REACH: list = []
 
 
+@cache
 def _reach_statement():
-    if not _REACH:
-        from caseapp.cases.models import Case
-        from caseapp.protection.models import WitnessChild
-        from caseapp.referrals.catalogue import WAITING_STATES
-        from caseapp.referrals.models import Referral
-        from caseapp.security import policy
-        from caseapp.violence.models import Plan
+    from caseapp.cases.models import Case
+    from caseapp.protection.models import WitnessChild
+    from caseapp.referrals.catalogue import WAITING_STATES
+    from caseapp.referrals.models import Referral
+    from caseapp.security import policy
+    from caseapp.violence.models import Plan
 
-        def in_reach(case_id):  # driven by the side table: its few rows, then each one's case by primary key
-            return exists(select(Case.id).where(Case.id == case_id, policy.reach_clause(Case.id, Case.unit_id)))
+    def in_reach(case_id):  # driven by the side table: its few rows, then each one's case by primary key
+        return exists(select(Case.id).where(Case.id == case_id, policy.reach_clause(Case.id, Case.unit_id)))
 
-        _REACH.append(select(
-            exists(select(Plan.id).where(Plan.superseded_at.is_(None), Plan.review_on < bindparam("today"),
-                                         in_reach(Plan.case_id))),
-            exists(select(Referral.id).where(Referral.state.in_(list(WAITING_STATES)),
-                                             Referral.follow_up_on < bindparam("today"), in_reach(Referral.case_id))),
-            exists(select(WitnessChild.id).where(in_reach(WitnessChild.victim_case_id))),
-        ))
-    return _REACH[0]
+    return select(
+        exists(select(Plan.id).where(Plan.superseded_at.is_(None), Plan.review_on < bindparam("today"),
+                                     in_reach(Plan.case_id))),
+        exists(select(Referral.id).where(Referral.state.in_(list(WAITING_STATES)),
+                                         Referral.follow_up_on < bindparam("today"), in_reach(Referral.case_id))),
+        exists(select(WitnessChild.id).where(in_reach(WitnessChild.victim_case_id))),
+    )
 
 
 def reach_presence(actor: Any) -> ReachPresence:
@@ -158,38 +145,31 @@ def reach_presence(actor: Any) -> ReachPresence:
     driving it from the unit's cases instead took 18 ms on 150,000 cases."""
     from caseapp.security import policy
 
-    key = getattr(actor, "id", None)
-    memo, known = _memo_lookup(_REACH_MEMO, key)
-    if known is not _MISSING:
-        return known
-    row = db.session.execute(_reach_statement(), {**policy.reach(actor), "today": to_local(utcnow()).date()}).one()
-    presence = ReachPresence(*(bool(v) for v in row))
-    if memo is not None:
-        memo[key] = presence
-    return presence
+    def ask() -> ReachPresence:
+        params = {**policy.reach(actor), "today": to_local(utcnow()).date()}
+        return ReachPresence(*(bool(v) for v in db.session.execute(_reach_statement(), params).one()))
+
+    return _memoized(_REACH_MEMO, getattr(actor, "id", None), ask)
 
 
 _ASSIGNMENTS_MEMO = "case_active_assignments"
-_ASSIGNMENTS: list = []
 
 
 def active_assignments(case_id: uuid.UUID) -> list[Any]:
     """The case's active assignments (`CaseAssignment`, oldest first), read once per case and request: the
     access policy asks whether the user is one of them, and the case page lists them. Dropped at every flush,
     like the presence facts, so that an assignment changed in the request is seen."""
-    memo, known = _memo_lookup(_ASSIGNMENTS_MEMO, case_id)
-    if known is not _MISSING:
-        return known
-    if not _ASSIGNMENTS:
-        from caseapp.cases.models import CaseAssignment
+    return _memoized(_ASSIGNMENTS_MEMO, case_id, lambda: list(db.session.scalars(
+        _assignments_statement(), {"case_id": case_id})))
 
-        _ASSIGNMENTS.append(select(CaseAssignment).where(CaseAssignment.case_id == bindparam("case_id"),
-                                                         CaseAssignment.ended_at.is_(None))
-                            .order_by(CaseAssignment.assigned_at))
-    rows = list(db.session.scalars(_ASSIGNMENTS[0], {"case_id": case_id}))
-    if memo is not None:
-        memo[case_id] = rows
-    return rows
+
+@cache
+def _assignments_statement():
+    from caseapp.cases.models import CaseAssignment
+
+    return (select(CaseAssignment).where(CaseAssignment.case_id == bindparam("case_id"),
+                                         CaseAssignment.ended_at.is_(None))
+            .order_by(CaseAssignment.assigned_at))
 
 
 def forget_active_assignments() -> None:

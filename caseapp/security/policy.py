@@ -8,6 +8,7 @@ for a user or raise, and as scoped queries. Every refusal is audited by `deny`.
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from typing import Any, NoReturn
 
 from flask import abort
@@ -364,8 +365,7 @@ def emergency_ids_column(user_id_column: Any):
     from caseapp.supervision.models import EmergencyAccess
 
     return (select(func.aggregate_strings(cast(EmergencyAccess.case_id, String), ","))
-            .where(EmergencyAccess.user_id == user_id_column, EmergencyAccess.ended_at.is_(None),
-                   EmergencyAccess.expires_at > bindparam("emergency_now"))
+            .where(_active_grant(user_id_column, bindparam("emergency_now")))
             .scalar_subquery().label("emergency_case_ids"))
 
 
@@ -398,21 +398,25 @@ def reach_clause(case_id_column: Any, case_unit_column: Any):
                case_id_column.in_(bindparam("reach_extra", expanding=True)))
 
 
-_EMERGENCY_IDS = None
-
-
+@cache
 def _emergency_ids_statement():
-    """Built once, with bound parameters (it runs on every page of a user who may request emergency access)."""
-    global _EMERGENCY_IDS
-    if _EMERGENCY_IDS is None:
-        from sqlalchemy import bindparam, select
+    """Built once, with bound parameters (it runs on every page of a user who may request emergency access,
+    unless the grants were read with the user: `emergency_ids_column`)."""
+    from sqlalchemy import bindparam, select
 
-        from caseapp.supervision.models import EmergencyAccess
+    from caseapp.supervision.models import EmergencyAccess
 
-        _EMERGENCY_IDS = select(EmergencyAccess.case_id).where(
-            EmergencyAccess.user_id == bindparam("user_id"), EmergencyAccess.ended_at.is_(None),
-            EmergencyAccess.expires_at > bindparam("now"))
-    return _EMERGENCY_IDS
+    return select(EmergencyAccess.case_id).where(_active_grant(bindparam("user_id"), bindparam("now")))
+
+
+def _active_grant(user_id: Any, now: Any):
+    """SQL on EmergencyAccess: a grant of `user_id` that is neither ended nor expired at `now`."""
+    from sqlalchemy import and_
+
+    from caseapp.supervision.models import EmergencyAccess
+
+    return and_(EmergencyAccess.user_id == user_id, EmergencyAccess.ended_at.is_(None),
+                EmergencyAccess.expires_at > now)
 
 
 def forget_emergency_access() -> None:
@@ -498,15 +502,20 @@ def _require_case_action(user: Any, case: Any, action: str, *, object_type: str,
              subject_person_id=case.person_id, status=403)
 
 
-_CASE_WITH_PERSON: list = []
+@cache
+def _case_with_person_statement():
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.orm import joinedload
+
+    from caseapp.cases.models import Case
+
+    return select(Case).options(joinedload(Case.person)).where(Case.id == bindparam("id"))
 
 
 def _load_case(case_id: Any):
     """The case, and with it its person (whom the protected-identity check reads next): one statement instead
     of two, built once per process; a case already in the session is taken from it."""
-    from sqlalchemy import bindparam, select
     from sqlalchemy import inspect as sa_inspect
-    from sqlalchemy.orm import joinedload
 
     from caseapp.cases.models import Case
     from caseapp.extensions import db
@@ -520,9 +529,7 @@ def _load_case(case_id: Any):
     case = session.identity_map.get((Case, (case_id,), None))
     if case is not None and not sa_inspect(case).expired:  # (an expired one is read again, as session.get does)
         return case
-    if not _CASE_WITH_PERSON:
-        _CASE_WITH_PERSON.append(select(Case).options(joinedload(Case.person)).where(Case.id == bindparam("id")))
-    return session.execute(_CASE_WITH_PERSON[0], {"id": case_id}).unique().scalar_one_or_none()
+    return session.execute(_case_with_person_statement(), {"id": case_id}).unique().scalar_one_or_none()
 
 
 def get_case(user: Any, case_id: Any, action: str = READ):
