@@ -22,6 +22,8 @@ call (environ in, body consumed): routing, hooks, session, queries, decryption, 
 
 The data set comes from bench/gen_dataset.py (--data DIR, default bench/out/pages-data; generated if missing, which
 takes minutes at full size). --quick generates a small set in a temporary directory and runs fewer requests.
+The run also quotes `python_calibration_us` (before and after the pages): a fixed Jinja render, as a measure of
+the machine's interpreter speed, which the C-bound floor does not show (see python_calibration_us()).
 The last stdout line is one JSON object with every figure.
 """
 
@@ -218,6 +220,34 @@ def floor_app(url: str, key_dir: str, case_id: str, person_id: str) -> Flask:
 # ------------------------------------------------------------------------------------------------ running
 
 
+CALIBRATION_TEMPLATE = """{% for e in entries %}<article id="entry-{{ e.id }}"><span>{{ e.date }}</span>
+<span class="tag">{{ labels[e.kind] }}</span><div class="prose">{{ e.text }}</div>
+<a href="{{ link(e.id) }}">{{ e.kind|upper }}</a></article>{% endfor %}"""
+
+
+def python_calibration_us(rounds: int = 7, renders: int = 200) -> float:
+    """How fast this machine runs the interpreter-bound work that dominates the pages (Jinja with autoescape,
+    attribute and dict lookups, calls from templates), in µs per render of 20 items, best of `rounds`. The floor
+    is mostly C (SQLite or libpq, AES-GCM), the pages mostly Python: two machines can differ by 1.5x in the floor
+    and 2.5x in the pages. Quoted with every run so that figures from different machines can be set side by
+    side."""
+    from jinja2 import Environment
+
+    env = Environment(autoescape=True)
+    template = env.from_string(CALIBRATION_TEMPLATE)
+    entries = [{"id": uuid.UUID(int=i), "date": "2026-12-02", "kind": "note" if i % 2 else "call",
+                "text": f"Anteckning {i} <om> & med tecken"} for i in range(20)]
+    context = {"entries": entries, "labels": {"note": "Anteckning", "call": "Samtal"},
+               "link": lambda entry_id: f"/arenden/journal/{entry_id}"}
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(renders):
+            template.render(context)
+        best = min(best, (time.perf_counter() - t0) / renders)
+    return round(best * 1e6, 1)
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -332,6 +362,7 @@ def main() -> None:
         else:
             meta = json.loads(meta_path.read_text())
         n, warmup = args.requests or 400, 40
+    calibration = python_calibration_us()
     figures = run(meta, n, warmup, args.rotation, args.block)
     out = {
         "bench": "pages", "db": "postgresql" if args.url else "sqlite",
@@ -341,6 +372,7 @@ def main() -> None:
         "floor.p50_ms": figures["variants"]["floor"]["p50_ms"], "floor.p95_ms": figures["variants"]["floor"]["p95_ms"],
         "floor_audit.p50_ms": figures["variants"]["floor_audit"]["p50_ms"],
         "floor_audit.p95_ms": figures["variants"]["floor_audit"]["p95_ms"],
+        "python_calibration_us": calibration, "python_calibration_after_us": python_calibration_us(),
         "variants": figures["variants"], "seconds": round(time.perf_counter() - started, 1),
     }
     print(json.dumps(out, ensure_ascii=False))
