@@ -22,8 +22,8 @@ call (environ in, body consumed): routing, hooks, session, queries, decryption, 
 
 The data set comes from bench/gen_dataset.py (--data DIR, default bench/out/pages-data; generated if missing, which
 takes minutes at full size). --quick generates a small set in a temporary directory and runs fewer requests.
-The run also quotes `python_calibration_us` (before and after the pages): a fixed Jinja render, as a measure of
-the machine's interpreter speed, which the C-bound floor does not show (see python_calibration_us()).
+The run also quotes `python_calibration_us` before and after the pages: a fixed Jinja render that shows whether
+the machine's speed held during the run and matches another run's (see python_calibration_us()).
 The last stdout line is one JSON object with every figure.
 """
 
@@ -226,11 +226,10 @@ CALIBRATION_TEMPLATE = """{% for e in entries %}<article id="entry-{{ e.id }}"><
 
 
 def python_calibration_us(rounds: int = 7, renders: int = 200) -> float:
-    """How fast this machine runs the interpreter-bound work that dominates the pages (Jinja with autoescape,
-    attribute and dict lookups, calls from templates), in µs per render of 20 items, best of `rounds`. The floor
-    is mostly C (SQLite or libpq, AES-GCM), the pages mostly Python: two machines can differ by 1.5x in the floor
-    and 2.5x in the pages. Quoted with every run so that figures from different machines can be set side by
-    side."""
+    """How fast the machine runs the interpreter-bound work that dominates the pages (Jinja with autoescape,
+    attribute and dict lookups, calls from templates), in µs per render of 20 items, best of `rounds`. Taken
+    before and after the pages: a machine whose speed moves (one was seen to halve and recover within minutes)
+    shows it here, and runs compare only where their figures agree."""
     from jinja2 import Environment
 
     env = Environment(autoescape=True)
