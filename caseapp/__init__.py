@@ -315,7 +315,7 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from caseapp.timeutil import to_local
+    from caseapp.timeutil import local_text
 
     @app.context_processor
     def _helpers() -> dict[str, Any]:
@@ -325,11 +325,4 @@ def _register_template_helpers(app: Flask) -> None:
             "current_lang": _select_locale(),
         }
 
-    @app.template_filter("localtime")
-    def _localtime(value, fmt: str = "%Y-%m-%d %H:%M"):
-        local = to_local(value)
-        if not local:
-            return ""
-        if fmt == "%Y-%m-%d %H:%M":  # the default, dozens per page: the same text without strftime's parsing
-            return local.replace(tzinfo=None).isoformat(" ", "minutes")
-        return local.strftime(fmt)
+    app.add_template_filter(local_text, "localtime")

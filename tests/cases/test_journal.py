@@ -143,6 +143,20 @@ def test_objection_is_recorded_next_to_the_entry(app, signed):
     assert future.status_code == 422 and "framtiden" in future.get_data(as_text=True)
 
 
+def test_the_case_page_names_who_recorded_an_objection(app, signed, team):
+    """The recorder of an objection is named on the case page even when they are neither assigned to the case
+    nor the author of an entry on the page (the page's names once left them out and showed "–")."""
+    worker, case, entry = signed
+    manager = team["unga_chef"].user
+    ops.add_objection(manager, entry, ops.today(), "Personen säger att mötet var en annan dag.")
+    _db.session.commit()
+    page = _login(app, worker).get(f"/arenden/{case.id}").get_data(as_text=True)
+    assert "Personen säger att mötet var en annan dag." in page
+    note = page[page.index("Personen säger att mötet"):]
+    note = note[:note.index("</aside>")]
+    assert f"av {manager.display_name}" in note and "av –" not in note
+
+
 def test_objection_and_correction_need_a_signed_entry(app, team, catalogue, case_factory):
     worker = team["unga"]
     case = case_factory(worker.user, focus=FocusArea.UNGA_I_RISK)
