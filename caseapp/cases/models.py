@@ -29,7 +29,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    Uuid,
     event,
     inspect,
 )
@@ -45,6 +44,7 @@ from caseapp.cases.catalogue import (
     RelationKind,
 )
 from caseapp.cases.workflow import FocusArea, Intake, State
+from caseapp.dbtypes import Uuid
 from caseapp.extensions import db
 from caseapp.people.models import Person
 from caseapp.security.fields import Encrypted

@@ -22,13 +22,13 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Uuid,
     event,
     select,
     type_coerce,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, object_session, relationship
 
+from caseapp.dbtypes import Uuid
 from caseapp.extensions import db
 from caseapp.people.personnummer import Identity, InvalidPersonnummer, parse
 from caseapp.security.fields import Encrypted, KeyState, key_scope, key_state_of

@@ -17,10 +17,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, LargeBinary, String, Uuid
+from sqlalchemy import Date, DateTime, ForeignKey, Index, LargeBinary, String
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from caseapp.dbtypes import Uuid
 from caseapp.extensions import db
 from caseapp.people.models import Person
 from caseapp.security.fields import Encrypted

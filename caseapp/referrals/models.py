@@ -26,7 +26,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
-    Uuid,
     event,
     inspect,
 )
@@ -34,6 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from caseapp.cases.catalogue import ConsentGiver
 from caseapp.cases.models import _enum
+from caseapp.dbtypes import Uuid
 from caseapp.extensions import db
 from caseapp.referrals.catalogue import (
     Channel,

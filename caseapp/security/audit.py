@@ -37,7 +37,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    Uuid,
     event,
     or_,
     select,
@@ -45,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
 
+from caseapp.dbtypes import Uuid
 from caseapp.extensions import db
 from caseapp.security import audit_chain
 from caseapp.security.audit_chain import Checkpoint, Head

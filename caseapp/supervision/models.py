@@ -14,10 +14,10 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
-    Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from caseapp.dbtypes import Uuid
 from caseapp.extensions import db
 from caseapp.security.fields import Encrypted
 from caseapp.timeutil import utcnow

@@ -17,10 +17,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, Uuid, event, inspect, select
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from caseapp.cases.models import ImmutableRecordError, SealedText, _enum
+from caseapp.dbtypes import Uuid
 from caseapp.extensions import db
 from caseapp.timeutil import utcnow
 from caseapp.violence.catalogue import Kind, PlanKind, Status
