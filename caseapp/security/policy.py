@@ -320,23 +320,42 @@ def _case_access(user: Any, case: Any) -> frozenset[str]:
 def readable_cases_clause(user: Any, *, protected: bool = True):
     """A SQL condition on `Case` true exactly for the cases `user` may read (same rule as `case_access`).
     `protected=False` leaves out the access-list condition, for a caller that applies it on `Person` itself.
-    Built once per user and request (a page uses it in up to four statements; building the expression costs more
-    than compiling the statement from the cache); dropped with the emergency-access memo."""
-    from flask import g, has_request_context
-    from sqlalchemy import and_, or_
-
-    from caseapp.cases.models import Case
-
-    memo = g.__dict__.setdefault("readable_cases_clause", {}) if has_request_context() else {}
-    key = (getattr(user, "id", None), protected)
-    clause = memo.get(key)
+    Built once per `readable_cases_key` and kept for the process (an SQL expression does not change once built):
+    building it and a statement around it, and their cache keys, cost more than running the statement."""
+    key = readable_cases_key(user, protected=protected)
+    clause = _READABLE_CLAUSES.get(key)
     if clause is None:
+        from sqlalchemy import and_, or_
+
+        from caseapp.cases.models import Case
+
         clause = _unit_readable_cases_clause(user)
         if protected:
             clause = and_(clause, protected_case_clause(user))
-        granted = emergency_case_ids(user)
-        clause = memo[key] = or_(clause, Case.id.in_(sorted(granted))) if granted else clause
+        granted = key[-1]
+        if granted:
+            clause = or_(clause, Case.id.in_(sorted(granted)))
+        if len(_READABLE_CLAUSES) >= _KEPT_CLAUSES:
+            _READABLE_CLAUSES.clear()
+        _READABLE_CLAUSES[key] = clause
     return clause
+
+
+def readable_cases_key(user: Any, *, protected: bool = True) -> tuple:
+    """Everything `readable_cases_clause(user, protected=...)` is built from, as a hashable value: equal keys,
+    equal SQL. A caller may keep a statement built on the clause under this key (the start page does). It
+    reads the same facts as the rules above: the permission and role, the unit and whether it shares its
+    cases, the user (for assignments and the access list), and the active emergency grants."""
+    granted = emergency_case_ids(user)
+    if not has_permission(user, "case.read") or getattr(user, "unit_id", None) is None:
+        return (False, protected, granted)
+    role = user.role
+    shares = _unit_shares(user.unit_id) if role in CASE_WORKER_ROLES else None
+    return (True, user.id, role, user.unit_id, shares, protected and role is not Role.ENHETSCHEF, granted)
+
+
+_READABLE_CLAUSES: dict[tuple, Any] = {}
+_KEPT_CLAUSES = 4096  # one per user (and variant) in use; past this many, start again
 
 
 def emergency_case_ids(user: Any) -> frozenset:
@@ -424,8 +443,7 @@ def forget_emergency_access() -> None:
     from flask import g, has_request_context
 
     if has_request_context():
-        g.pop("emergency_case_ids", None)
-        g.pop("readable_cases_clause", None)
+        g.pop("emergency_case_ids", None)  # (readable_cases_clause is kept by a key that holds the grants)
     forget_case_access()
 
 
