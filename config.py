@@ -30,8 +30,11 @@ class BaseConfig:
     ENV_NAME = "base"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None
-    # hide_parameters: SQL errors never carry bound values (personal data) into logs or error pages.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    # hide_parameters: SQL errors never carry bound values (personal data) into logs or error pages. Pooled
+    # connections are checked before use when idle for more than DB_PING_AFTER_IDLE_SECONDS (0: every checkout,
+    # as pool_pre_ping; see caseapp.extensions.configure_pool_check).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
+    DB_PING_AFTER_IDLE_SECONDS = 1.0
     KEY_DIR = str(INSTANCE_DIR / "keys")
     KEY_STRICT_PERMISSIONS = True
 
@@ -105,6 +108,8 @@ class BaseConfig:
         for name in ("AUDIT_CHECKPOINT_EVERY", "AUDIT_CHECKPOINT_MINUTES"):
             if env.get(name):
                 config[name] = int(env[name])
+        if env.get("DB_PING_AFTER_IDLE_SECONDS"):
+            config["DB_PING_AFTER_IDLE_SECONDS"] = float(env["DB_PING_AFTER_IDLE_SECONDS"])
         if env.get("AUDIT_PUBLIC_KEYS"):
             config["AUDIT_PUBLIC_KEYS"] = tuple(p for p in env["AUDIT_PUBLIC_KEYS"].split(os.pathsep) if p)
 

@@ -37,7 +37,16 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
-from caseapp.extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
+from caseapp.extensions import (
+    babel,
+    configure_pool_check,
+    configure_sqlite,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+)
 from caseapp.security import audit, permissions, policy
 from caseapp.security.services import init_security_services
 from caseapp.timeutil import utcnow
@@ -61,6 +70,7 @@ def create_app(
 
     db.init_app(app)
     configure_sqlite(app)
+    configure_pool_check(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
