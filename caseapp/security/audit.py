@@ -151,9 +151,10 @@ class AuditCheckpoint(db.Model):
                           self.signature, self.id)
 
 
-def _check_details(details: dict[str, Any] | None) -> str | None:
+def _check_details(details: dict[str, Any] | None) -> dict[str, Any]:
+    """`details` checked (codes and ids only, never free text), ids as strings; {} for none."""
     if not details:
-        return None
+        return {}
     for key, value in details.items():
         if not _SAFE_VALUE.match(str(key)):
             raise AuditDetailsError(f"audit detail key {key!r} is not a plain code")
@@ -164,8 +165,11 @@ def _check_details(details: dict[str, Any] | None) -> str | None:
         if isinstance(value, str) and _SAFE_VALUE.match(value):
             continue
         raise AuditDetailsError(f"audit detail {key!r} must be an id or a code, not free text")
-    return json.dumps({k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in details.items()},
-                      sort_keys=True, separators=(",", ":"))
+    return {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in details.items()}
+
+
+def _details_json(details: dict[str, Any]) -> str | None:
+    return json.dumps(details, sort_keys=True, separators=(",", ":")) if details else None
 
 
 _CURRENT = object()
@@ -204,8 +208,9 @@ def record(
         "object_type": object_type,
         "object_id": str(object_id) if object_id is not None else None,
         "subject_person_id": subject_person_id,
-        "details": _check_details(details),
+        "details": None,
     }
+    checked = _check_details(details)
     if subjects and action not in SUBJECT_ACTIONS:
         raise ValueError(f"only {sorted(SUBJECT_ACTIONS)} events name several people, not {action!r}")
     if subjects:
@@ -215,12 +220,11 @@ def record(
         elif subject_person_id is not None:
             raise ValueError("an event has either one subject_person_id or several subjects, not both")
         else:
-            listed = json.loads(fields["details"]) if fields["details"] else {}
-            if "people" in listed:
+            if "people" in checked:
                 raise AuditDetailsError("details['people'] is set by `subjects`")
-            listed["people"] = [p.hex for p in people]
-            fields["details"] = json.dumps(listed, sort_keys=True, separators=(",", ":"))
+            checked["people"] = [p.hex for p in people]
             fields[_SUBJECTS] = people
+    fields["details"] = _details_json(checked)
     if has_request_context():
         fields["request_id"] = g.get("request_id")
         fields["ip"] = request.remote_addr
