@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
 
 from caseapp.accounts.models import Role, User
 from caseapp.cases import workflow
@@ -181,10 +181,6 @@ def _stmt(name: str):
         return (select(JournalEntry, Case).outerjoin(Case, Case.id == JournalEntry.case_id)
                 .where(JournalEntry.author_id == bindparam("actor_id"), JournalEntry.signed_at.is_(None))
                 .order_by(JournalEntry.updated_at.desc()).limit(START_ITEMS))
-    if name == "start_co_assigned":
-        return select(CaseAssignment.case_id).where(
-            CaseAssignment.user_id == bindparam("actor_id"), CaseAssignment.ended_at.is_(None),
-            CaseAssignment.responsible.is_(False))
     if name == "decisions":
         return select(Decision).where(Decision.case_id == bindparam("case_id")).order_by(Decision.proposed_at.desc())
     if name == "interventions":
@@ -1407,50 +1403,54 @@ class StartPanels:
 
 @dataclass(frozen=True)
 class _StartStatements:
-    recent: list  # per part of "my cases": its newest few cases, each row with the part's total
-    overdue: list  # (the most overdue few, their count) per part; for a unit manager, the unit's
+    recent: Any  # the newest few cases of each part of "my cases", each row with its part and the part's total
+    overdue: Any  # the same for the most overdue few (for a unit manager: of the unit's cases)
 
 
 _START_STATEMENTS: dict[tuple, _StartStatements] = {}
 _KEPT_START_STATEMENTS = 4096
 
 
-def _start_statements(actor: Any, co_assigned: tuple, now: date) -> _StartStatements:
-    """The start page's case statements, kept for the process under the policy's key for the actor's readable
-    cases (policy.readable_cases_key), the co-assigned cases and the day: building them and their cache keys
-    (the access rule's subqueries included) cost about 0.3 ms per page, more than running them.
+def _start_statements(actor: Any, now: date) -> _StartStatements:
+    """The start page's two case statements, kept for the process under the policy's key for the actor's
+    readable cases (policy.readable_cases_key), the actor and the day: building them and their cache keys (the
+    access rule's subqueries included) cost about 0.3 ms per page, more than running them.
 
-    The worker's open cases are those they are responsible for (an index-only range on responsible_id) plus the
-    few they are co-assigned to, both also within what the worker may read. Each part: the newest few and, in
-    the same statement and pass over the rows, how many there are in all (the window count is taken before the
-    LIMIT), joined to their case rows; then the most overdue few the same way."""
+    The worker's open cases are those they are responsible for (an index-only range on responsible_id) and the
+    few they are co-assigned to, both also within what the worker may read: two parts, each ranked on its own
+    (an OR of the two made PostgreSQL scan the whole unit) with LIMIT, in one UNION ALL. Each part gives its
+    newest (or most overdue) few and, in the same pass over its rows, how many there are in all (the window
+    count is taken before the LIMIT); only those few are joined to their case rows."""
     manager = actor.role is Role.ENHETSCHEF
-    key = (policy.readable_cases_key(actor), co_assigned, now, manager)
+    key = (policy.readable_cases_key(actor), actor.id, now, manager)
     statements = _START_STATEMENTS.get(key)
     if statements is not None:
         return statements
-    readable = policy.readable_cases_clause(actor)
-    in_unit = and_(readable, Case.state.in_(OPEN_STATES))
-    parts = [and_(in_unit, Case.responsible_id == actor.id)]
-    if co_assigned:
-        parts.append(and_(in_unit, Case.id.in_(co_assigned)))
-    recent = []
-    for part in parts:
-        ids = (select(Case.id, Case.updated_at, func.count().over().label("total")).where(part)
-               .order_by(Case.updated_at.desc()).limit(START_ITEMS).subquery())
-        recent.append(select(Case, ids.c.total).join(ids, ids.c.id == Case.id).order_by(ids.c.updated_at.desc()))
-    overdue = []
-    for where in [and_(in_unit, Case.next_due_on < now)] if manager else \
-            [and_(part, Case.next_due_on < now) for part in parts]:
-        ids = (select(Case.id, Case.next_due_on).where(where).order_by(Case.next_due_on).limit(START_ITEMS)
-               .subquery())
-        overdue.append((select(Case).join(ids, ids.c.id == Case.id).order_by(ids.c.next_due_on),
-                        select(func.count()).where(where)))
-    statements = _StartStatements(recent, overdue)
+    in_unit = and_(policy.readable_cases_clause(actor), Case.state.in_(OPEN_STATES))
+    co_assigned = select(CaseAssignment.case_id).where(
+        CaseAssignment.user_id == actor.id, CaseAssignment.ended_at.is_(None), CaseAssignment.responsible.is_(False))
+    mine = [and_(in_unit, Case.responsible_id == actor.id), and_(in_unit, Case.id.in_(co_assigned))]
+
+    def ranked(parts: list, order) -> Any:
+        members = [select(Case.id.label("case_id"), func.count().over().label("total"), literal(n).label("part"))
+                   .where(where).order_by(order).limit(START_ITEMS).subquery() for n, where in enumerate(parts)]
+        ids = union_all(*(select(m) for m in members)).subquery() if len(members) > 1 else members[0]
+        return select(Case, ids.c.part, ids.c.total).join(ids, ids.c.case_id == Case.id)
+
+    late = Case.next_due_on < now
+    overdue = [and_(in_unit, late)] if manager else [and_(part, late) for part in mine]
+    statements = _StartStatements(ranked(mine, Case.updated_at.desc()), ranked(overdue, Case.next_due_on))
     if len(_START_STATEMENTS) >= _KEPT_START_STATEMENTS:
         _START_STATEMENTS.clear()
     _START_STATEMENTS[key] = statements
     return statements
+
+
+def _ranked_cases(rows: list, key, reverse: bool = False) -> tuple[list[Case], int]:
+    """The first few cases of the parts' rows (each case once), and the sum of the parts' totals."""
+    totals = {row.part: row.total for row in rows}
+    cases = list({row.Case.id: row.Case for row in rows}.values())
+    return sorted(cases, key=key, reverse=reverse)[:START_ITEMS], sum(totals.values())
 
 
 def start_panels(actor: Any) -> StartPanels:
@@ -1460,21 +1460,11 @@ def start_panels(actor: Any) -> StartPanels:
     if not policy.has_permission(actor, "case.read"):
         return result
     now = today()
-    co_assigned = tuple(db.session.scalars(_stmt("start_co_assigned"), {"actor_id": actor.id}))
-    statements = _start_statements(actor, co_assigned, now)
-    # "My cases": the newest few of the worker's open cases and, in the same statement, how many there are.
-    recent: list[Case] = []
-    for stmt in statements.recent:
-        rows = db.session.execute(stmt).all()
-        recent += [row.Case for row in rows]
-        result.my_total += rows[0].total if rows else 0
-    my_cases = sorted(recent, key=lambda c: c.updated_at, reverse=True)[:START_ITEMS]
-    late: list[Case] = []
-    for stmt, count in statements.overdue:
-        rows = list(db.session.scalars(stmt))
-        late += rows
-        result.overdue_total += len(rows) if len(rows) < START_ITEMS else db.session.scalar(count) or 0
-    overdue_cases = sorted(late, key=lambda c: c.next_due_on)[:START_ITEMS]
+    statements = _start_statements(actor, now)
+    my_cases, result.my_total = _ranked_cases(db.session.execute(statements.recent).all(),
+                                              key=lambda c: c.updated_at, reverse=True)
+    overdue_cases, result.overdue_total = _ranked_cases(db.session.execute(statements.overdue).all(),
+                                                        key=lambda c: c.next_due_on)
     follow = db.session.execute(_stmt("start_follow_ups"), {
         "actor_id": actor.id, "until": now + timedelta(days=FOLLOW_UP_HORIZON)}).all()
     drafts = db.session.execute(_stmt("start_drafts"), {"actor_id": actor.id}).all()

@@ -69,3 +69,43 @@ def test_follow_ups_due_soon_are_shown_with_their_intervention_and_person(app, c
     auth.login(account)
     page = client.get("/").get_data(as_text=True)
     assert f'href="/insatser/{item_id}"' in page and type_name in page and soon.due_on.isoformat() in page
+
+
+def test_overdue_counts_own_and_co_assigned_cases_most_overdue_first_and_the_manager_sees_the_unit(
+        app, make_user, catalogue, case_factory, person_factory):
+    from datetime import timedelta
+
+    from caseapp.cases.workflow import FocusArea, Intake
+    from tests.cases.conftest import PNR_CHILD, PNR_CHILD2
+
+    worker = make_user(Role.HANDLAGGARE, "unga").user
+    colleague = make_user(Role.HANDLAGGARE, "unga").user
+    chef = make_user(Role.ENHETSCHEF, "unga").user
+    lo = person_factory(worker, identity=PNR_CHILD, given_name="Lo")
+    mio = person_factory(colleague, identity=PNR_CHILD2, given_name="Mio")
+    # A report about a child: skyddsbedömning due the next day, so every one of these is overdue.
+    def report(actor, person, days_ago):
+        return case_factory(actor, person, focus=FocusArea.UNGA_I_RISK, intake=Intake.ANMALAN,
+                            received_on=ops.today() - timedelta(days=days_ago))
+
+    own = [report(worker, lo, 20 + n) for n in range(ops.START_ITEMS + 2)]
+    shared = report(colleague, mio, 60)  # the most overdue of all, co-assigned to the worker
+    report(colleague, mio, 70)  # the colleague's alone
+    report(worker, lo, 0)  # received today: not overdue yet
+    with app.test_request_context("/"):
+        ops.assign(chef, shared, worker.id)
+        db.session.commit()
+
+    with app.test_request_context("/"):
+        panels = ops.start_panels(worker)
+        assert panels.overdue_total == len(own) + 1
+        shown = [o.case for o in panels.overdue]
+        assert len(shown) == ops.START_ITEMS and shown[0] == shared
+        assert [c.next_due_on for c in shown] == sorted(c.next_due_on for c in shown)
+        assert panels.my_total == len(own) + 2  # and the one received today
+        db.session.rollback()
+    with app.test_request_context("/"):
+        panels = ops.start_panels(chef)
+        assert panels.overdue_total == len(own) + 2  # the unit's, the colleague's own one too
+        assert [o.case.next_due_on for o in panels.overdue] == sorted(o.case.next_due_on for o in panels.overdue)
+        db.session.rollback()
