@@ -5,7 +5,9 @@ request then rolls back, so nothing is half-written (the read events of the re-r
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from types import SimpleNamespace
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.globals import _cv_app, _cv_request
@@ -273,6 +275,23 @@ def _errors(form, err: ops.CaseworkError | None = None) -> list[str]:
     return general
 
 
+def _submit(form, operate: Callable[[], Any], page: Callable[[list[str]], Any],
+            done: Callable[[Any], tuple[str, str]]):
+    """A posted form, as every casework form is handled. A form that does not validate, or an operation that
+    refuses the input (`CaseworkError`, its messages set on the form's fields), gives `page(errors)` (the page
+    again, with 422; the request then rolls back, so nothing is half-written). Otherwise `done(result)` gives
+    the message to flash and the address to go to."""
+    if not form.validate_on_submit():
+        return page([])
+    try:
+        result = operate()
+    except ops.CaseworkError as err:
+        return page(_errors(form, err))
+    message, address = done(result)
+    flash(message, "info")
+    return redirect(address)
+
+
 def _worker_choices(unit_id, blank: str | None = None):
     workers = db.session.scalars(policy.assignable_workers(unit_id))
     return ([("", blank)] if blank is not None else []) + [(str(w.id), w.display_name) for w in workers]
@@ -343,16 +362,12 @@ def new(person_id: uuid.UUID):
     if request.method == "GET":
         form.received_on.data = ops.today()
         return render_template("cases/new.html", form=form, person=person, needs_child=needs_child)
-    if not form.validate_on_submit():
-        return render_template("cases/new.html", form=form, person=person, needs_child=needs_child), 422
-    try:
-        case = ops.open_case(user, person, ops.NewCase(form.focus.data, form.intake.data, form.received_on.data,
-                                                       form.summary.data, form.child.data), unit_id=unit_id)
-    except ops.CaseworkError as err:
-        return render_template("cases/new.html", form=form, person=person, needs_child=needs_child,
-                               errors=_errors(form, err)), 422
-    flash(_("Ärendet %(ref)s är öppnat.", ref=case.reference), "info")
-    return redirect(url_for("cases.view", case_id=case.id))
+    return _submit(
+        form, lambda: ops.open_case(user, person, ops.NewCase(form.focus.data, form.intake.data, form.received_on.data,
+                                                              form.summary.data, form.child.data), unit_id=unit_id),
+        lambda errors: (render_template("cases/new.html", form=form, person=person, needs_child=needs_child,
+                                        errors=errors), 422),
+        lambda case: (_("Ärendet %(ref)s är öppnat.", ref=case.reference), url_for("cases.view", case_id=case.id)))
 
 
 def _render_case(case, status: int = 200, *, errors=None, transition_form=None, assign_form=None,
@@ -413,16 +428,13 @@ def transition(case_id: uuid.UUID):
     user = _user()
     case = policy.get_case(user, case_id, policy.WRITE)
     form = TransitionForm()
-    if form.validate_on_submit():
-        try:
-            ops.transition(user, case, form.target.data, form.reason.data)
-        except ops.CaseworkError as err:
-            ops.view_case(user, case)
-            return _render_case(case, 422, errors=_errors(form, err), transition_form=form)
-        flash(_("Ärendet är nu i läget %(state)s.", state=workflow.STATE_LABELS[case.state]), "info")
-        return redirect(url_for("cases.view", case_id=case.id))
-    ops.view_case(user, case)
-    return _render_case(case, 422, transition_form=form)
+
+    def page(errors):
+        ops.view_case(user, case)
+        return _render_case(case, 422, errors=errors, transition_form=form)
+
+    return _submit(form, lambda: ops.transition(user, case, form.target.data, form.reason.data), page,
+                   lambda _r: (_("Ärendet är nu i läget %(state)s.", state=workflow.STATE_LABELS[case.state]), url_for("cases.view", case_id=case.id)))
 
 
 @bp.post("/arenden/<uuid:case_id>/skyddsbedomning")
@@ -431,16 +443,13 @@ def skyddsbedomning(case_id: uuid.UUID):
     user = _user()
     case = policy.get_case(user, case_id, policy.WRITE)
     form = SkyddsbedomningForm()
-    if form.validate_on_submit():
-        try:
-            ops.record_skyddsbedomning(user, case, form.done_on.data)
-        except ops.CaseworkError as err:
-            ops.view_case(user, case)
-            return _render_case(case, 422, errors=_errors(form, err), skydd_form=form)
-        flash(_("Skyddsbedömningen är registrerad."), "info")
-        return redirect(url_for("cases.view", case_id=case.id))
-    ops.view_case(user, case)
-    return _render_case(case, 422, skydd_form=form)
+
+    def page(errors):
+        ops.view_case(user, case)
+        return _render_case(case, 422, errors=errors, skydd_form=form)
+
+    return _submit(form, lambda: ops.record_skyddsbedomning(user, case, form.done_on.data), page,
+                   lambda _r: (_("Skyddsbedömningen är registrerad."), url_for("cases.view", case_id=case.id)))
 
 
 @bp.post("/arenden/<uuid:case_id>/tilldela")
@@ -449,16 +458,13 @@ def assign(case_id: uuid.UUID):
     user = _user()
     case = policy.get_case(user, case_id, policy.ASSIGN)
     form = AssignForm()
-    if form.validate_on_submit():
-        try:
-            ops.assign(user, case, form.worker.data, responsible=bool(form.responsible.data))
-        except ops.CaseworkError as err:
-            ops.view_case(user, case)
-            return _render_case(case, 422, errors=_errors(form, err), assign_form=form)
-        flash(_("Tilldelningen är sparad."), "info")
-        return redirect(url_for("cases.view", case_id=case.id))
-    ops.view_case(user, case)
-    return _render_case(case, 422, assign_form=form)
+
+    def page(errors):
+        ops.view_case(user, case)
+        return _render_case(case, 422, errors=errors, assign_form=form)
+
+    return _submit(form, lambda: ops.assign(user, case, form.worker.data, responsible=bool(form.responsible.data)), page,
+                   lambda _r: (_("Tilldelningen är sparad."), url_for("cases.view", case_id=case.id)))
 
 
 @bp.post("/arenden/<uuid:case_id>/tilldelning/<uuid:assignment_id>/avsluta")
@@ -499,17 +505,19 @@ def new_entry(case_id: uuid.UUID):
     if request.method == "GET":
         form.event_date.data = ops.today()
         return _entry_form_page("cases/entry_form.html", form, case, entry=None)
-    if not form.validate_on_submit():
-        return _entry_form_page("cases/entry_form.html", form, case, 422, entry=None)
-    try:
+
+    def write():
         entry = ops.create_entry(user, case, ops.EntryData(form.entry_type.data, form.event_date.data, form.text.data))
         if request.form.get("sign") == "1":
             ops.sign_entry(user, entry)
-    except ops.CaseworkError as err:
-        return _entry_form_page("cases/entry_form.html", form, case, 422, entry=None, errors=_errors(form, err))
-    flash(_("Anteckningen är signerad.") if entry.signed_at else _("Utkastet är sparat. Signera det när det är klart."),
-          "info")
-    return redirect(url_for("cases.view", case_id=case.id) + f"#entry-{entry.id}")
+        return entry
+
+    return _submit(
+        form, write, lambda errors: _entry_form_page("cases/entry_form.html", form, case, 422, entry=None,
+                                                     errors=errors),
+        lambda entry: (_("Anteckningen är signerad.") if entry.signed_at
+                       else _("Utkastet är sparat. Signera det när det är klart."),
+                       url_for("cases.view", case_id=case.id) + f"#entry-{entry.id}"))
 
 
 @bp.get("/journal/<uuid:entry_id>")
@@ -548,16 +556,17 @@ def edit_entry(entry_id: uuid.UUID):
         form.event_date.data = item.event_date
         form.text.data = item.text
         return _entry_form_page("cases/entry_form.html", form, case, entry=item)
-    if not form.validate_on_submit():
-        return _entry_form_page("cases/entry_form.html", form, case, 422, entry=item)
-    try:
+
+    def write():
         ops.update_draft(user, item, ops.EntryData(form.entry_type.data, form.event_date.data, form.text.data))
         if request.form.get("sign") == "1":
             ops.sign_entry(user, item)
-    except ops.CaseworkError as err:
-        return _entry_form_page("cases/entry_form.html", form, case, 422, entry=item, errors=_errors(form, err))
-    flash(_("Anteckningen är signerad.") if item.signed_at else _("Utkastet är sparat."), "info")
-    return redirect(url_for("cases.view", case_id=case.id) + f"#entry-{item.id}")
+
+    return _submit(
+        form, write, lambda errors: _entry_form_page("cases/entry_form.html", form, case, 422, entry=item,
+                                                     errors=errors),
+        lambda _r: (_("Anteckningen är signerad.") if item.signed_at else _("Utkastet är sparat."),
+                    url_for("cases.view", case_id=case.id) + f"#entry-{item.id}"))
 
 
 @bp.post("/journal/<uuid:entry_id>/signera")
@@ -600,15 +609,12 @@ def correct_entry(entry_id: uuid.UUID):
         form.event_date.data = item.event_date
         form.text.data = item.text
         return _entry_form_page("cases/correct.html", form, case, entry=item)
-    if not form.validate_on_submit():
-        return _entry_form_page("cases/correct.html", form, case, 422, entry=item)
-    try:
-        new = ops.correct_entry(user, item, ops.EntryData(form.entry_type.data, form.event_date.data, form.text.data),
-                                form.reason.data)
-    except ops.CaseworkError as err:
-        return _entry_form_page("cases/correct.html", form, case, 422, entry=item, errors=_errors(form, err))
-    flash(_("Rättelsen är signerad. Den tidigare texten finns kvar, överstruken."), "info")
-    return redirect(url_for("cases.view", case_id=case.id) + f"#entry-{new.id}")
+    return _submit(
+        form, lambda: ops.correct_entry(user, item, ops.EntryData(form.entry_type.data, form.event_date.data,
+                                                                  form.text.data), form.reason.data),
+        lambda errors: _entry_form_page("cases/correct.html", form, case, 422, entry=item, errors=errors),
+        lambda new: (_("Rättelsen är signerad. Den tidigare texten finns kvar, överstruken."),
+                     url_for("cases.view", case_id=case.id) + f"#entry-{new.id}"))
 
 
 @bp.route("/journal/<uuid:entry_id>/invandning", methods=["GET", "POST"])
@@ -621,14 +627,11 @@ def object_entry(entry_id: uuid.UUID):
     if request.method == "GET":
         form.stated_on.data = ops.today()
         return _entry_form_page("cases/objection.html", form, case, entry=item)
-    if not form.validate_on_submit():
-        return _entry_form_page("cases/objection.html", form, case, 422, entry=item)
-    try:
-        ops.add_objection(user, item, form.stated_on.data, form.text.data)
-    except ops.CaseworkError as err:
-        return _entry_form_page("cases/objection.html", form, case, 422, entry=item, errors=_errors(form, err))
-    flash(_("Invändningen är antecknad vid anteckningen."), "info")
-    return redirect(url_for("cases.view", case_id=case.id) + f"#entry-{item.id}")
+    return _submit(
+        form, lambda: ops.add_objection(user, item, form.stated_on.data, form.text.data),
+        lambda errors: _entry_form_page("cases/objection.html", form, case, 422, entry=item, errors=errors),
+        lambda _r: (_("Invändningen är antecknad vid anteckningen."),
+                    url_for("cases.view", case_id=case.id) + f"#entry-{item.id}"))
 
 
 # -------------------------------------------------------------------------------------------- decisions
@@ -655,16 +658,13 @@ def new_decision(case_id: uuid.UUID):
         if request.args.get("typ") in {k.value for k in cat.DecisionKind}:
             form.kind.data = request.args["typ"]
         return _entry_form_page("cases/decision_form.html", form, case, **ctx)
-    if not form.validate_on_submit():
-        return _entry_form_page("cases/decision_form.html", form, case, 422, **ctx)
-    try:
-        decision = ops.propose_decision(user, case, ops.DecisionData(
-            form.kind.data, form.legal_basis.data, form.decided_on.data, form.text.data, form.extends_to.data))
-    except ops.CaseworkError as err:
-        return _entry_form_page("cases/decision_form.html", form, case, 422, errors=_errors(form, err), **ctx)
-    flash(_("Beslutet är fattat.") if decision.is_made
-          else _("Beslutsförslaget väntar på enhetschefens godkännande."), "info")
-    return redirect(url_for("cases.decision", decision_id=decision.id))
+    return _submit(
+        form, lambda: ops.propose_decision(user, case, ops.DecisionData(
+            form.kind.data, form.legal_basis.data, form.decided_on.data, form.text.data, form.extends_to.data)),
+        lambda errors: _entry_form_page("cases/decision_form.html", form, case, 422, errors=errors, **ctx),
+        lambda decision: (_("Beslutet är fattat.") if decision.is_made
+                          else _("Beslutsförslaget väntar på enhetschefens godkännande."),
+                          url_for("cases.decision", decision_id=decision.id)))
 
 
 def _render_decision(decision: Decision, case, status: int = 200, form=None, errors=None):
@@ -737,15 +737,11 @@ def new_intervention(case_id: uuid.UUID):
         form.status.data = cat.InterventionStatus.ACTIVE.value
         form.responsible_id.data = str(user.id)
         return _entry_form_page("cases/intervention_form.html", form, case, item=None, types=types)
-    if not form.validate_on_submit():
-        return _entry_form_page("cases/intervention_form.html", form, case, 422, item=None, types=types)
-    try:
-        item = ops.add_intervention(user, case, _intervention_data(form))
-    except ops.CaseworkError as err:
-        return _entry_form_page("cases/intervention_form.html", form, case, 422, item=None, types=types,
-                                errors=_errors(form, err))
-    flash(_("Insatsen är registrerad."), "info")
-    return redirect(url_for("cases.intervention", intervention_id=item.id))
+    return _submit(
+        form, lambda: ops.add_intervention(user, case, _intervention_data(form)),
+        lambda errors: _entry_form_page("cases/intervention_form.html", form, case, 422, item=None, types=types,
+                                        errors=errors),
+        lambda item: (_("Insatsen är registrerad."), url_for("cases.intervention", intervention_id=item.id)))
 
 
 def _render_intervention(item, case, status: int = 200, *, errors=None, follow_form=None, done_form=None,
@@ -801,14 +797,10 @@ def edit_intervention(intervention_id: uuid.UUID):
         form.plan.data = item.plan
         form.plan_agreed_on.data = item.plan_agreed_on
         return _entry_form_page("cases/intervention_form.html", form, case, **ctx)
-    if not form.validate_on_submit():
-        return _entry_form_page("cases/intervention_form.html", form, case, 422, **ctx)
-    try:
-        ops.update_intervention(user, item, case, _intervention_data(form))
-    except ops.CaseworkError as err:
-        return _entry_form_page("cases/intervention_form.html", form, case, 422, errors=_errors(form, err), **ctx)
-    flash(_("Insatsen är uppdaterad."), "info")
-    return redirect(url_for("cases.intervention", intervention_id=item.id))
+    return _submit(
+        form, lambda: ops.update_intervention(user, item, case, _intervention_data(form)),
+        lambda errors: _entry_form_page("cases/intervention_form.html", form, case, 422, errors=errors, **ctx),
+        lambda _r: (_("Insatsen är uppdaterad."), url_for("cases.intervention", intervention_id=item.id)))
 
 
 @bp.post("/insatser/<uuid:intervention_id>/uppfoljningar")
@@ -818,14 +810,9 @@ def add_follow_up(intervention_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = FollowUpForm()
     ops.view_intervention(user, item)
-    if form.validate_on_submit():
-        try:
-            ops.add_follow_up(user, item, form.due_on.data)
-        except ops.CaseworkError as err:
-            return _render_intervention(item, case, 422, errors=_errors(form, err), follow_form=form)
-        flash(_("Uppföljningen är planerad."), "info")
-        return redirect(url_for("cases.intervention", intervention_id=item.id))
-    return _render_intervention(item, case, 422, follow_form=form)
+    return _submit(form, lambda: ops.add_follow_up(user, item, form.due_on.data),
+                   lambda errors: _render_intervention(item, case, 422, errors=errors, follow_form=form),
+                   lambda _r: (_("Uppföljningen är planerad."), url_for("cases.intervention", intervention_id=item.id)))
 
 
 @bp.post("/insatser/<uuid:intervention_id>/uppfoljningar/<uuid:follow_up_id>")
@@ -835,15 +822,9 @@ def complete_follow_up(intervention_id: uuid.UUID, follow_up_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = FollowUpDoneForm()
     ops.view_intervention(user, item)
-    if form.validate_on_submit():
-        try:
-            ops.complete_follow_up(user, item, follow_up_id, form.done_on.data, form.notes.data)
-        except ops.CaseworkError as err:
-            return _render_intervention(item, case, 422, errors=_errors(form, err), done_form=form,
-                                        failed_id=follow_up_id)
-        flash(_("Uppföljningen är registrerad."), "info")
-        return redirect(url_for("cases.intervention", intervention_id=item.id))
-    return _render_intervention(item, case, 422, done_form=form, failed_id=follow_up_id)
+    return _submit(form, lambda: ops.complete_follow_up(user, item, follow_up_id, form.done_on.data, form.notes.data),
+                   lambda errors: _render_intervention(item, case, 422, errors=errors, done_form=form, failed_id=follow_up_id),
+                   lambda _r: (_("Uppföljningen är registrerad."), url_for("cases.intervention", intervention_id=item.id)))
 
 
 @bp.post("/insatser/<uuid:intervention_id>/samtycken")
@@ -853,15 +834,10 @@ def add_consent(intervention_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = ConsentForm()
     ops.view_intervention(user, item)
-    if form.validate_on_submit():
-        try:
-            ops.add_consent(user, item, ops.ConsentData(form.giver.data, form.form.data, form.given_on.data,
-                                                        form.valid_until.data, form.scope.data))
-        except ops.CaseworkError as err:
-            return _render_intervention(item, case, 422, errors=_errors(form, err), consent_form=form)
-        flash(_("Samtycket är registrerat."), "info")
-        return redirect(url_for("cases.intervention", intervention_id=item.id))
-    return _render_intervention(item, case, 422, consent_form=form)
+    return _submit(form, lambda: ops.add_consent(user, item, ops.ConsentData(
+                       form.giver.data, form.form.data, form.given_on.data, form.valid_until.data, form.scope.data)),
+                   lambda errors: _render_intervention(item, case, 422, errors=errors, consent_form=form),
+                   lambda _r: (_("Samtycket är registrerat."), url_for("cases.intervention", intervention_id=item.id)))
 
 
 @bp.post("/insatser/<uuid:intervention_id>/samtycken/<uuid:consent_id>/aterkalla")
@@ -871,15 +847,9 @@ def withdraw_consent(intervention_id: uuid.UUID, consent_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = WithdrawForm()
     ops.view_intervention(user, item)
-    if form.validate_on_submit():
-        try:
-            ops.withdraw_consent(user, item, consent_id, form.withdrawn_on.data)
-        except ops.CaseworkError as err:
-            return _render_intervention(item, case, 422, errors=_errors(form, err), withdraw_form=form,
-                                        failed_id=consent_id)
-        flash(_("Samtycket är återkallat."), "info")
-        return redirect(url_for("cases.intervention", intervention_id=item.id))
-    return _render_intervention(item, case, 422, withdraw_form=form, failed_id=consent_id)
+    return _submit(form, lambda: ops.withdraw_consent(user, item, consent_id, form.withdrawn_on.data),
+                   lambda errors: _render_intervention(item, case, 422, errors=errors, withdraw_form=form, failed_id=consent_id),
+                   lambda _r: (_("Samtycket är återkallat."), url_for("cases.intervention", intervention_id=item.id)))
 
 
 # -------------------------------------------------------------------------------------------------- groups
@@ -913,16 +883,13 @@ def new_group():
         form.leader_id.data = str(user.id)
         form.start_on.data = ops.today()
         return render_template("cases/group_form.html", form=form)
-    if not form.validate_on_submit():
-        return render_template("cases/group_form.html", form=form), 422
-    try:
-        group = ops.create_group(user, unit_id, ops.GroupData(
+    return _submit(
+        form, lambda: ops.create_group(user, unit_id, ops.GroupData(
             form.type_id.data, form.name.data, form.schedule.data, form.leader_id.data, form.co_leader_id.data,
-            form.start_on.data, form.end_on.data))
-    except ops.CaseworkError as err:
-        return render_template("cases/group_form.html", form=form, errors=_errors(form, err)), 422
-    flash(_("Gruppen är skapad. Lägg till deltagare och tillfällen."), "info")
-    return redirect(url_for("cases.group", group_id=group.id))
+            form.start_on.data, form.end_on.data)),
+        lambda errors: (render_template("cases/group_form.html", form=form, errors=errors), 422),
+        lambda group: (_("Gruppen är skapad. Lägg till deltagare och tillfällen."),
+                       url_for("cases.group", group_id=group.id)))
 
 
 def _render_group(group, status: int = 200, *, errors=None, session_form=None, member_form=None, leave_form=None):
@@ -965,14 +932,9 @@ def add_session(group_id: uuid.UUID):
     user = _user()
     item = policy.get_group(user, group_id, policy.WRITE)
     form = SessionForm()
-    if form.validate_on_submit():
-        try:
-            ops.add_session(user, item, form.held_on.data, form.topic.data, form.other_participants.data)
-        except ops.CaseworkError as err:
-            return _render_group(item, 422, errors=_errors(form, err), session_form=form)
-        flash(_("Tillfället är registrerat."), "info")
-        return redirect(url_for("cases.group", group_id=item.id))
-    return _render_group(item, 422, session_form=form)
+    return _submit(form, lambda: ops.add_session(user, item, form.held_on.data, form.topic.data, form.other_participants.data),
+                   lambda errors: _render_group(item, 422, errors=errors, session_form=form),
+                   lambda _r: (_("Tillfället är registrerat."), url_for("cases.group", group_id=item.id)))
 
 
 @bp.post("/grupper/<uuid:group_id>/tillfallen/<uuid:session_id>/narvaro")
@@ -994,14 +956,9 @@ def add_member(group_id: uuid.UUID):
     user = _user()
     item = policy.get_group(user, group_id, policy.WRITE)
     form = MemberForm()
-    if form.validate_on_submit():
-        try:
-            ops.add_member(user, item, form.case_id.data, form.joined_on.data)
-        except ops.CaseworkError as err:
-            return _render_group(item, 422, errors=_errors(form, err), member_form=form)
-        flash(_("Deltagaren är tillagd."), "info")
-        return redirect(url_for("cases.group", group_id=item.id))
-    return _render_group(item, 422, member_form=form)
+    return _submit(form, lambda: ops.add_member(user, item, form.case_id.data, form.joined_on.data),
+                   lambda errors: _render_group(item, 422, errors=errors, member_form=form),
+                   lambda _r: (_("Deltagaren är tillagd."), url_for("cases.group", group_id=item.id)))
 
 
 @bp.post("/grupper/<uuid:group_id>/deltagare/<uuid:member_id>/avsluta")
@@ -1010,14 +967,9 @@ def end_member(group_id: uuid.UUID, member_id: uuid.UUID):
     user = _user()
     item = policy.get_group(user, group_id, policy.WRITE)
     form = LeaveForm()
-    if form.validate_on_submit():
-        try:
-            ops.end_membership(user, item, member_id, form.left_on.data)
-        except ops.CaseworkError as err:
-            return _render_group(item, 422, errors=_errors(form, err), leave_form=form)
-        flash(_("Deltagandet är avslutat."), "info")
-        return redirect(url_for("cases.group", group_id=item.id))
-    return _render_group(item, 422, leave_form=form)
+    return _submit(form, lambda: ops.end_membership(user, item, member_id, form.left_on.data),
+                   lambda errors: _render_group(item, 422, errors=errors, leave_form=form),
+                   lambda _r: (_("Deltagandet är avslutat."), url_for("cases.group", group_id=item.id)))
 
 
 # ----------------------------------------------------------------------------------------------- relations
@@ -1032,15 +984,11 @@ def new_relation(person_id: uuid.UUID):
     form = RelationForm()
     if request.method == "GET":
         return render_template("cases/relation_form.html", form=form, person=person)
-    if not form.validate_on_submit():
-        return render_template("cases/relation_form.html", form=form, person=person), 422
-    try:
-        ops.add_relation(user, person, form.relative.data, form.kind.data)
-    except ops.CaseworkError as err:
-        return render_template("cases/relation_form.html", form=form, person=person,
-                               errors=_errors(form, err)), 422
-    flash(_("Den anhörige är kopplad. Kopplingen ger ingen åtkomst till den andres akt."), "info")
-    return redirect(url_for("cases.person_cases", person_id=person.id))
+    return _submit(form, lambda: ops.add_relation(user, person, form.relative.data, form.kind.data),
+                   lambda errors: (render_template("cases/relation_form.html", form=form, person=person,
+                                                   errors=errors), 422),
+                   lambda _r: (_("Den anhörige är kopplad. Kopplingen ger ingen åtkomst till den andres akt."),
+                               url_for("cases.person_cases", person_id=person.id)))
 
 
 @bp.post("/anhoriga/<uuid:relation_id>/avsluta")
@@ -1077,14 +1025,11 @@ def _type_data(form: TypeForm) -> ops.TypeData:
 @requires("catalogue.admin")
 def new_type():
     form = TypeForm()
-    if request.method == "GET" or not form.validate_on_submit():
-        return render_template("cases/type_form.html", form=form, item=None), 200 if request.method == "GET" else 422
-    try:
-        ops.save_intervention_type(_user(), _type_data(form))
-    except ops.CaseworkError as err:
-        return render_template("cases/type_form.html", form=form, item=None, errors=_errors(form, err)), 422
-    flash(_("Insatsen är tillagd i katalogen."), "info")
-    return redirect(url_for("cases.catalogue"))
+    if request.method == "GET":
+        return render_template("cases/type_form.html", form=form, item=None)
+    return _submit(form, lambda: ops.save_intervention_type(_user(), _type_data(form)),
+                   lambda errors: (render_template("cases/type_form.html", form=form, item=None, errors=errors), 422),
+                   lambda _r: (_("Insatsen är tillagd i katalogen."), url_for("cases.catalogue")))
 
 
 @bp.route("/insatskatalog/<uuid:type_id>", methods=["GET", "POST"])
@@ -1098,11 +1043,6 @@ def edit_type(type_id: uuid.UUID):
     if request.method == "GET":
         form.focus.data = item.focus.value
         return render_template("cases/type_form.html", form=form, item=item)
-    if not form.validate_on_submit():
-        return render_template("cases/type_form.html", form=form, item=item), 422
-    try:
-        ops.save_intervention_type(_user(), _type_data(form), existing=item)
-    except ops.CaseworkError as err:
-        return render_template("cases/type_form.html", form=form, item=item, errors=_errors(form, err)), 422
-    flash(_("Katalogen är uppdaterad."), "info")
-    return redirect(url_for("cases.catalogue"))
+    return _submit(form, lambda: ops.save_intervention_type(_user(), _type_data(form), existing=item),
+                   lambda errors: (render_template("cases/type_form.html", form=form, item=item, errors=errors), 422),
+                   lambda _r: (_("Katalogen är uppdaterad."), url_for("cases.catalogue")))
