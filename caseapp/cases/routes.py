@@ -5,9 +5,7 @@ request then rolls back, so nothing is half-written (the read events of the re-r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.globals import _cv_app, _cv_request
@@ -49,6 +47,7 @@ from caseapp.people.models import Person
 from caseapp.security import policy
 from caseapp.security.permissions import requires
 from caseapp.timeutil import local_text
+from caseapp.views import submit_form
 
 bp = Blueprint("cases", __name__)
 
@@ -275,23 +274,6 @@ def _errors(form, err: ops.CaseworkError | None = None) -> list[str]:
     return general
 
 
-def _submit(form, operate: Callable[[], Any], page: Callable[[list[str]], Any],
-            done: Callable[[Any], tuple[str, str]]):
-    """A posted form, as every casework form is handled. A form that does not validate, or an operation that
-    refuses the input (`CaseworkError`, its messages set on the form's fields), gives `page(errors)` (the page
-    again, with 422; the request then rolls back, so nothing is half-written). Otherwise `done(result)` gives
-    the message to flash and the address to go to."""
-    if not form.validate_on_submit():
-        return page([])
-    try:
-        result = operate()
-    except ops.CaseworkError as err:
-        return page(_errors(form, err))
-    message, address = done(result)
-    flash(message, "info")
-    return redirect(address)
-
-
 def _worker_choices(unit_id, blank: str | None = None):
     workers = db.session.scalars(policy.assignable_workers(unit_id))
     return ([("", blank)] if blank is not None else []) + [(str(w.id), w.display_name) for w in workers]
@@ -362,7 +344,7 @@ def new(person_id: uuid.UUID):
     if request.method == "GET":
         form.received_on.data = ops.today()
         return render_template("cases/new.html", form=form, person=person, needs_child=needs_child)
-    return _submit(
+    return submit_form(
         form, lambda: ops.open_case(user, person, ops.NewCase(form.focus.data, form.intake.data, form.received_on.data,
                                                               form.summary.data, form.child.data), unit_id=unit_id),
         lambda errors: (render_template("cases/new.html", form=form, person=person, needs_child=needs_child,
@@ -433,7 +415,7 @@ def transition(case_id: uuid.UUID):
         ops.view_case(user, case)
         return _render_case(case, 422, errors=errors, transition_form=form)
 
-    return _submit(form, lambda: ops.transition(user, case, form.target.data, form.reason.data), page,
+    return submit_form(form, lambda: ops.transition(user, case, form.target.data, form.reason.data), page,
                    lambda _r: (_("Ärendet är nu i läget %(state)s.", state=workflow.STATE_LABELS[case.state]), url_for("cases.view", case_id=case.id)))
 
 
@@ -448,7 +430,7 @@ def skyddsbedomning(case_id: uuid.UUID):
         ops.view_case(user, case)
         return _render_case(case, 422, errors=errors, skydd_form=form)
 
-    return _submit(form, lambda: ops.record_skyddsbedomning(user, case, form.done_on.data), page,
+    return submit_form(form, lambda: ops.record_skyddsbedomning(user, case, form.done_on.data), page,
                    lambda _r: (_("Skyddsbedömningen är registrerad."), url_for("cases.view", case_id=case.id)))
 
 
@@ -463,7 +445,7 @@ def assign(case_id: uuid.UUID):
         ops.view_case(user, case)
         return _render_case(case, 422, errors=errors, assign_form=form)
 
-    return _submit(form, lambda: ops.assign(user, case, form.worker.data, responsible=bool(form.responsible.data)), page,
+    return submit_form(form, lambda: ops.assign(user, case, form.worker.data, responsible=bool(form.responsible.data)), page,
                    lambda _r: (_("Tilldelningen är sparad."), url_for("cases.view", case_id=case.id)))
 
 
@@ -512,7 +494,7 @@ def new_entry(case_id: uuid.UUID):
             ops.sign_entry(user, entry)
         return entry
 
-    return _submit(
+    return submit_form(
         form, write, lambda errors: _entry_form_page("cases/entry_form.html", form, case, 422, entry=None,
                                                      errors=errors),
         lambda entry: (_("Anteckningen är signerad.") if entry.signed_at
@@ -562,7 +544,7 @@ def edit_entry(entry_id: uuid.UUID):
         if request.form.get("sign") == "1":
             ops.sign_entry(user, item)
 
-    return _submit(
+    return submit_form(
         form, write, lambda errors: _entry_form_page("cases/entry_form.html", form, case, 422, entry=item,
                                                      errors=errors),
         lambda _r: (_("Anteckningen är signerad.") if item.signed_at else _("Utkastet är sparat."),
@@ -609,7 +591,7 @@ def correct_entry(entry_id: uuid.UUID):
         form.event_date.data = item.event_date
         form.text.data = item.text
         return _entry_form_page("cases/correct.html", form, case, entry=item)
-    return _submit(
+    return submit_form(
         form, lambda: ops.correct_entry(user, item, ops.EntryData(form.entry_type.data, form.event_date.data,
                                                                   form.text.data), form.reason.data),
         lambda errors: _entry_form_page("cases/correct.html", form, case, 422, entry=item, errors=errors),
@@ -627,7 +609,7 @@ def object_entry(entry_id: uuid.UUID):
     if request.method == "GET":
         form.stated_on.data = ops.today()
         return _entry_form_page("cases/objection.html", form, case, entry=item)
-    return _submit(
+    return submit_form(
         form, lambda: ops.add_objection(user, item, form.stated_on.data, form.text.data),
         lambda errors: _entry_form_page("cases/objection.html", form, case, 422, entry=item, errors=errors),
         lambda _r: (_("Invändningen är antecknad vid anteckningen."),
@@ -658,7 +640,7 @@ def new_decision(case_id: uuid.UUID):
         if request.args.get("typ") in {k.value for k in cat.DecisionKind}:
             form.kind.data = request.args["typ"]
         return _entry_form_page("cases/decision_form.html", form, case, **ctx)
-    return _submit(
+    return submit_form(
         form, lambda: ops.propose_decision(user, case, ops.DecisionData(
             form.kind.data, form.legal_basis.data, form.decided_on.data, form.text.data, form.extends_to.data)),
         lambda errors: _entry_form_page("cases/decision_form.html", form, case, 422, errors=errors, **ctx),
@@ -737,7 +719,7 @@ def new_intervention(case_id: uuid.UUID):
         form.status.data = cat.InterventionStatus.ACTIVE.value
         form.responsible_id.data = str(user.id)
         return _entry_form_page("cases/intervention_form.html", form, case, item=None, types=types)
-    return _submit(
+    return submit_form(
         form, lambda: ops.add_intervention(user, case, _intervention_data(form)),
         lambda errors: _entry_form_page("cases/intervention_form.html", form, case, 422, item=None, types=types,
                                         errors=errors),
@@ -797,7 +779,7 @@ def edit_intervention(intervention_id: uuid.UUID):
         form.plan.data = item.plan
         form.plan_agreed_on.data = item.plan_agreed_on
         return _entry_form_page("cases/intervention_form.html", form, case, **ctx)
-    return _submit(
+    return submit_form(
         form, lambda: ops.update_intervention(user, item, case, _intervention_data(form)),
         lambda errors: _entry_form_page("cases/intervention_form.html", form, case, 422, errors=errors, **ctx),
         lambda _r: (_("Insatsen är uppdaterad."), url_for("cases.intervention", intervention_id=item.id)))
@@ -810,7 +792,7 @@ def add_follow_up(intervention_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = FollowUpForm()
     ops.view_intervention(user, item)
-    return _submit(form, lambda: ops.add_follow_up(user, item, form.due_on.data),
+    return submit_form(form, lambda: ops.add_follow_up(user, item, form.due_on.data),
                    lambda errors: _render_intervention(item, case, 422, errors=errors, follow_form=form),
                    lambda _r: (_("Uppföljningen är planerad."), url_for("cases.intervention", intervention_id=item.id)))
 
@@ -822,7 +804,7 @@ def complete_follow_up(intervention_id: uuid.UUID, follow_up_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = FollowUpDoneForm()
     ops.view_intervention(user, item)
-    return _submit(form, lambda: ops.complete_follow_up(user, item, follow_up_id, form.done_on.data, form.notes.data),
+    return submit_form(form, lambda: ops.complete_follow_up(user, item, follow_up_id, form.done_on.data, form.notes.data),
                    lambda errors: _render_intervention(item, case, 422, errors=errors, done_form=form, failed_id=follow_up_id),
                    lambda _r: (_("Uppföljningen är registrerad."), url_for("cases.intervention", intervention_id=item.id)))
 
@@ -834,7 +816,7 @@ def add_consent(intervention_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = ConsentForm()
     ops.view_intervention(user, item)
-    return _submit(form, lambda: ops.add_consent(user, item, ops.ConsentData(
+    return submit_form(form, lambda: ops.add_consent(user, item, ops.ConsentData(
                        form.giver.data, form.form.data, form.given_on.data, form.valid_until.data, form.scope.data)),
                    lambda errors: _render_intervention(item, case, 422, errors=errors, consent_form=form),
                    lambda _r: (_("Samtycket är registrerat."), url_for("cases.intervention", intervention_id=item.id)))
@@ -847,7 +829,7 @@ def withdraw_consent(intervention_id: uuid.UUID, consent_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = WithdrawForm()
     ops.view_intervention(user, item)
-    return _submit(form, lambda: ops.withdraw_consent(user, item, consent_id, form.withdrawn_on.data),
+    return submit_form(form, lambda: ops.withdraw_consent(user, item, consent_id, form.withdrawn_on.data),
                    lambda errors: _render_intervention(item, case, 422, errors=errors, withdraw_form=form, failed_id=consent_id),
                    lambda _r: (_("Samtycket är återkallat."), url_for("cases.intervention", intervention_id=item.id)))
 
@@ -883,7 +865,7 @@ def new_group():
         form.leader_id.data = str(user.id)
         form.start_on.data = ops.today()
         return render_template("cases/group_form.html", form=form)
-    return _submit(
+    return submit_form(
         form, lambda: ops.create_group(user, unit_id, ops.GroupData(
             form.type_id.data, form.name.data, form.schedule.data, form.leader_id.data, form.co_leader_id.data,
             form.start_on.data, form.end_on.data)),
@@ -932,7 +914,7 @@ def add_session(group_id: uuid.UUID):
     user = _user()
     item = policy.get_group(user, group_id, policy.WRITE)
     form = SessionForm()
-    return _submit(form, lambda: ops.add_session(user, item, form.held_on.data, form.topic.data, form.other_participants.data),
+    return submit_form(form, lambda: ops.add_session(user, item, form.held_on.data, form.topic.data, form.other_participants.data),
                    lambda errors: _render_group(item, 422, errors=errors, session_form=form),
                    lambda _r: (_("Tillfället är registrerat."), url_for("cases.group", group_id=item.id)))
 
@@ -956,7 +938,7 @@ def add_member(group_id: uuid.UUID):
     user = _user()
     item = policy.get_group(user, group_id, policy.WRITE)
     form = MemberForm()
-    return _submit(form, lambda: ops.add_member(user, item, form.case_id.data, form.joined_on.data),
+    return submit_form(form, lambda: ops.add_member(user, item, form.case_id.data, form.joined_on.data),
                    lambda errors: _render_group(item, 422, errors=errors, member_form=form),
                    lambda _r: (_("Deltagaren är tillagd."), url_for("cases.group", group_id=item.id)))
 
@@ -967,7 +949,7 @@ def end_member(group_id: uuid.UUID, member_id: uuid.UUID):
     user = _user()
     item = policy.get_group(user, group_id, policy.WRITE)
     form = LeaveForm()
-    return _submit(form, lambda: ops.end_membership(user, item, member_id, form.left_on.data),
+    return submit_form(form, lambda: ops.end_membership(user, item, member_id, form.left_on.data),
                    lambda errors: _render_group(item, 422, errors=errors, leave_form=form),
                    lambda _r: (_("Deltagandet är avslutat."), url_for("cases.group", group_id=item.id)))
 
@@ -984,7 +966,7 @@ def new_relation(person_id: uuid.UUID):
     form = RelationForm()
     if request.method == "GET":
         return render_template("cases/relation_form.html", form=form, person=person)
-    return _submit(form, lambda: ops.add_relation(user, person, form.relative.data, form.kind.data),
+    return submit_form(form, lambda: ops.add_relation(user, person, form.relative.data, form.kind.data),
                    lambda errors: (render_template("cases/relation_form.html", form=form, person=person,
                                                    errors=errors), 422),
                    lambda _r: (_("Den anhörige är kopplad. Kopplingen ger ingen åtkomst till den andres akt."),
@@ -1027,7 +1009,7 @@ def new_type():
     form = TypeForm()
     if request.method == "GET":
         return render_template("cases/type_form.html", form=form, item=None)
-    return _submit(form, lambda: ops.save_intervention_type(_user(), _type_data(form)),
+    return submit_form(form, lambda: ops.save_intervention_type(_user(), _type_data(form)),
                    lambda errors: (render_template("cases/type_form.html", form=form, item=None, errors=errors), 422),
                    lambda _r: (_("Insatsen är tillagd i katalogen."), url_for("cases.catalogue")))
 
@@ -1043,6 +1025,6 @@ def edit_type(type_id: uuid.UUID):
     if request.method == "GET":
         form.focus.data = item.focus.value
         return render_template("cases/type_form.html", form=form, item=item)
-    return _submit(form, lambda: ops.save_intervention_type(_user(), _type_data(form), existing=item),
+    return submit_form(form, lambda: ops.save_intervention_type(_user(), _type_data(form), existing=item),
                    lambda errors: (render_template("cases/type_form.html", form=form, item=item, errors=errors), 422),
                    lambda _r: (_("Katalogen är uppdaterad."), url_for("cases.catalogue")))

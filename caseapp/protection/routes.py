@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from types import SimpleNamespace
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -24,6 +24,7 @@ from caseapp.protection.forms import (
 )
 from caseapp.security import policy
 from caseapp.security.permissions import requires
+from caseapp.views import submit_form
 
 bp = Blueprint("protection", __name__)
 
@@ -119,14 +120,9 @@ def grant(person_id: uuid.UUID):
     person = policy.get_protected_person(user, person_id)
     form = GrantForm()
     form.user_id.choices = _staff_choices(user.unit_id, "")
-    if not form.validate_on_submit():
-        return _render_access(person, 422, grant_form=form)
-    try:
-        ops.grant_access(user, person, form.user_id.data)
-    except ops.ProtectionError as err:
-        return _render_access(person, 422, grant_form=form, errors=form.add_errors(err.errors))
-    flash(_("Medarbetaren är tillagd på åtkomstlistan."), "info")
-    return redirect(url_for("protection.access", person_id=person.id))
+    return submit_form(form, lambda: ops.grant_access(user, person, form.user_id.data),
+                       lambda errors: _render_access(person, 422, grant_form=form, errors=errors),
+                       lambda _r: (_("Medarbetaren är tillagd på åtkomstlistan."), url_for("protection.access", person_id=person.id)))
 
 
 @bp.post("/personer/<uuid:person_id>/skydd/lista/<uuid:access_id>/avsluta")
@@ -134,15 +130,9 @@ def grant(person_id: uuid.UUID):
 def revoke(person_id: uuid.UUID, access_id: uuid.UUID):
     user = _user()
     person = policy.get_protected_person(user, person_id)
-    form = RevokeForm()
-    if not form.validate_on_submit():
-        return _render_access(person, 422)
-    try:
-        ops.revoke_access(user, person, access_id)
-    except ops.ProtectionError as err:
-        return _render_access(person, 422, errors=list(err.errors.values()))
-    flash(_("Åtkomsten är avslutad. Raden finns kvar i historiken."), "info")
-    return redirect(url_for("protection.access", person_id=person.id))
+    return submit_form(RevokeForm(), lambda: ops.revoke_access(user, person, access_id),
+                       lambda errors: _render_access(person, 422, errors=errors),
+                       lambda _r: (_("Åtkomsten är avslutad. Raden finns kvar i historiken."), url_for("protection.access", person_id=person.id)))
 
 
 @bp.post("/personer/<uuid:person_id>/skydd/informerad")
@@ -152,14 +142,9 @@ def notice(person_id: uuid.UUID):
     person = policy.get_protected_person(user, person_id)
     form = NoticeForm()
     form.informed_by.choices = _staff_choices(user.unit_id, "")
-    if not form.validate_on_submit():
-        return _render_access(person, 422, notice_form=form)
-    try:
-        ops.record_notice(user, person, form.informed_on.data, form.informed_by.data)
-    except ops.ProtectionError as err:
-        return _render_access(person, 422, notice_form=form, errors=form.add_errors(err.errors))
-    flash(_("Det är registrerat att personen har informerats."), "info")
-    return redirect(url_for("protection.access", person_id=person.id))
+    return submit_form(form, lambda: ops.record_notice(user, person, form.informed_on.data, form.informed_by.data),
+                       lambda errors: _render_access(person, 422, notice_form=form, errors=errors),
+                       lambda _r: (_("Det är registrerat att personen har informerats."), url_for("protection.access", person_id=person.id)))
 
 
 # ------------------------------------------------------------------------ assignment with an override
@@ -176,17 +161,12 @@ def assign_override(case_id: uuid.UUID):
     case_ops.view_case(user, case, page="assign_override")
     if not form.is_submitted():
         return render_template("protection/assign_override.html", case=case, person=person, form=form, errors=[])
-    if not form.validate_on_submit():
-        return render_template("protection/assign_override.html", case=case, person=person, form=form,
-                               errors=[]), 422
-    try:
-        case_ops.assign(user, case, form.worker.data, responsible=bool(form.responsible.data),
-                        override_reason=form.override_reason.data)
-    except case_ops.CaseworkError as err:
-        return render_template("protection/assign_override.html", case=case, person=person, form=form,
-                               errors=form.add_errors(err.errors)), 422
-    flash(_("Tilldelningen är sparad."), "info")
-    return redirect(url_for("cases.view", case_id=case.id))
+    return submit_form(
+        form, lambda: case_ops.assign(user, case, form.worker.data, responsible=bool(form.responsible.data),
+                                      override_reason=form.override_reason.data),
+        lambda errors: (render_template("protection/assign_override.html", case=case, person=person, form=form,
+                                        errors=errors), 422),
+        lambda _r: (_("Tilldelningen är sparad."), url_for("cases.view", case_id=case.id)))
 
 
 # ------------------------------------------------------------------------------ victim links and children
@@ -217,15 +197,12 @@ def add_link(case_id: uuid.UUID):
     user = _user()
     case = policy.get_violence_case(user, case_id, policy.WRITE)
     form = LinkForm()
-    if not form.validate_on_submit():
-        return _render_violence(case, 422, link_form=form)
-    try:
-        ops.create_link(user, case, ops.LinkData(form.perpetrator_identity.data, form.perpetrator_reference.data,
-                                                 form.override_reason.data))
-    except ops.ProtectionError as err:
-        return _render_violence(case, 422, link_form=form, errors=form.add_errors(err.errors))
-    flash(_("Kopplingen till den som utövar våldet är registrerad."), "info")
-    return redirect(url_for("protection.violence", case_id=case.id))
+    return submit_form(
+        form, lambda: ops.create_link(user, case, ops.LinkData(form.perpetrator_identity.data,
+                                                               form.perpetrator_reference.data,
+                                                               form.override_reason.data)),
+        lambda errors: _render_violence(case, 422, link_form=form, errors=errors),
+        lambda _r: (_("Kopplingen till den som utövar våldet är registrerad."), url_for("protection.violence", case_id=case.id)))
 
 
 @bp.post("/vald/koppling/<uuid:link_id>/avsluta")
@@ -233,15 +210,9 @@ def add_link(case_id: uuid.UUID):
 def end_link(link_id: uuid.UUID):
     user = _user()
     link, case = policy.get_violence_link(user, link_id, policy.WRITE)
-    form = EndLinkForm()
-    if not form.validate_on_submit():
-        return _render_violence(case, 422)
-    try:
-        ops.end_link(user, link)
-    except ops.ProtectionError as err:
-        return _render_violence(case, 422, errors=list(err.errors.values()))
-    flash(_("Kopplingen är avslutad."), "info")
-    return redirect(url_for("protection.violence", case_id=case.id))
+    return submit_form(EndLinkForm(), lambda: ops.end_link(user, link),
+                       lambda errors: _render_violence(case, 422, errors=errors),
+                       lambda _r: (_("Kopplingen är avslutad."), url_for("protection.violence", case_id=case.id)))
 
 
 @bp.post("/arenden/<uuid:case_id>/vald/barn")
@@ -250,12 +221,9 @@ def add_child(case_id: uuid.UUID):
     user = _user()
     case = policy.get_violence_case(user, case_id, policy.WRITE)
     form = ChildForm()
-    if not form.validate_on_submit():
-        return _render_violence(case, 422, child_form=form)
-    try:
-        ops.add_witness_child(user, case, ops.ChildData(form.identity.data, form.given_name.data,
-                                                        form.family_name.data, form.protection.data or None))
-    except ops.ProtectionError as err:
-        return _render_violence(case, 422, child_form=form, errors=form.add_errors(err.errors))
-    flash(_("Barnet är kopplat. Öppna ett eget ärende för barnet utan dröjsmål."), "info")
-    return redirect(url_for("protection.violence", case_id=case.id))
+    return submit_form(
+        form, lambda: ops.add_witness_child(user, case, ops.ChildData(form.identity.data, form.given_name.data,
+                                                                      form.family_name.data,
+                                                                      form.protection.data or None)),
+        lambda errors: _render_violence(case, 422, child_form=form, errors=errors),
+        lambda _r: (_("Barnet är kopplat. Öppna ett eget ärende för barnet utan dröjsmål."), url_for("protection.violence", case_id=case.id)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from types import SimpleNamespace
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from caseapp.referrals.forms import (
 from caseapp.referrals.models import Partner, SharingConsent
 from caseapp.security import policy
 from caseapp.security.permissions import requires
+from caseapp.views import submit_form
 
 bp = Blueprint("referrals", __name__)
 
@@ -151,17 +152,13 @@ def new_consent(case_id: uuid.UUID):
     if request.method == "GET":
         form.given_on.data = form.valid_from.data = ops.today()
         return _consent_form_page(form, case)
-    if not form.validate_on_submit():
-        return _consent_form_page(form, case, 422)
-    try:
-        consent = ops.record_consent(user, case, ops.ConsentData(
+    return submit_form(
+        form, lambda: ops.record_consent(user, case, ops.ConsentData(
             form.giver.data, form.giver_name.data, form.form.data, form.given_on.data, form.valid_from.data,
             form.valid_to.data, form.partner_ids.data, form.partner_kinds.data, form.categories.data,
-            form.purpose.data, form.notes.data))
-    except ops.ReferralError as err:
-        return _consent_form_page(form, case, 422, form.add_errors(err.errors))
-    flash(_("Samtycket är registrerat."), "info")
-    return redirect(url_for("referrals.consent", consent_id=consent.id))
+            form.purpose.data, form.notes.data)),
+        lambda errors: _consent_form_page(form, case, 422, errors),
+        lambda consent: (_("Samtycket är registrerat."), url_for("referrals.consent", consent_id=consent.id)))
 
 
 def _render_consent(consent, case, status=200, withdraw_form=None, errors=None):
@@ -193,17 +190,15 @@ def withdraw_consent(consent_id: uuid.UUID):
     user = _user()
     item, case = policy.get_sharing_consent(user, consent_id, policy.WRITE)
     form = WithdrawForm()
-    if form.validate_on_submit():
-        try:
-            relying = ops.withdraw_consent(user, item, case, form.withdrawn_on.data)
-        except ops.ReferralError as err:
-            ops.view_consent(user, item)
-            return _render_consent(item, case, 422, form, form.add_errors(err.errors))
-        flash(_("Samtycket är återkallat. Inga uppgifter kan lämnas med stöd av det (%(n)d remisser byggde på "
-                "det).", n=len(relying)), "info")
-        return redirect(url_for("referrals.consent", consent_id=item.id))
-    ops.view_consent(user, item)
-    return _render_consent(item, case, 422, form)
+
+    def page(errors):
+        ops.view_consent(user, item)
+        return _render_consent(item, case, 422, form, errors)
+
+    return submit_form(
+        form, lambda: ops.withdraw_consent(user, item, case, form.withdrawn_on.data), page,
+        lambda relying: (_("Samtycket är återkallat. Inga uppgifter kan lämnas med stöd av det (%(n)d remisser "
+                           "byggde på det).", n=len(relying)), url_for("referrals.consent", consent_id=item.id)))
 
 
 # --------------------------------------------------------------------------------------------- referrals
@@ -235,14 +230,11 @@ def new_referral(case_id: uuid.UUID):
     form = ReferralForm()
     if request.method == "GET":
         return _referral_form_page(form, case)
-    if not form.validate_on_submit():
-        return _referral_form_page(form, case, status=422)
-    try:
-        referral = ops.create_referral(user, case, _referral_data(form))
-    except ops.ReferralError as err:
-        return _referral_form_page(form, case, status=422, errors=form.add_errors(err.errors))
-    flash(_("Remissen är sparad som utkast. Granska brevet och skicka den."), "info")
-    return redirect(url_for("referrals.referral", referral_id=referral.id))
+    return submit_form(
+        form, lambda: ops.create_referral(user, case, _referral_data(form)),
+        lambda errors: _referral_form_page(form, case, status=422, errors=errors),
+        lambda referral: (_("Remissen är sparad som utkast. Granska brevet och skicka den."),
+                          url_for("referrals.referral", referral_id=referral.id)))
 
 
 @bp.route("/remisser/<uuid:referral_id>/andra", methods=["GET", "POST"])
@@ -259,14 +251,9 @@ def edit_referral(referral_id: uuid.UUID):
         form.categories.data = [c.value for c in item.category_codes]
         return _referral_form_page(form, case, item)
     form = ReferralForm()
-    if not form.validate_on_submit():
-        return _referral_form_page(form, case, item, 422)
-    try:
-        ops.update_referral(user, item, case, _referral_data(form))
-    except ops.ReferralError as err:
-        return _referral_form_page(form, case, item, 422, form.add_errors(err.errors))
-    flash(_("Utkastet är sparat."), "info")
-    return redirect(url_for("referrals.referral", referral_id=item.id))
+    return submit_form(form, lambda: ops.update_referral(user, item, case, _referral_data(form)),
+                       lambda errors: _referral_form_page(form, case, item, 422, errors),
+                       lambda _r: (_("Utkastet är sparat."), url_for("referrals.referral", referral_id=item.id)))
 
 
 def _render_referral(item, case, status=200, *, send_form=None, progress_form=None, letter_form=None,
@@ -307,15 +294,12 @@ def send(referral_id: uuid.UUID):
     item, case = policy.get_referral(user, referral_id, policy.WRITE)
     form = SendForm()
     ops.view_referral(user, item)
-    if not form.validate_on_submit():
-        return _render_referral(item, case, 422, send_form=form)
-    try:
-        ops.send_referral(user, item, case, confirm_protected=bool(form.confirm_protected.data),
-                          channel=form.channel.data)
-    except ops.ReferralError as err:
-        return _render_referral(item, case, 422, send_form=form, errors=form.add_errors(err.errors))
-    flash(_("Remissen är skickad till %(name)s och utlämnandet är registrerat.", name=item.partner.name), "info")
-    return redirect(url_for("referrals.referral", referral_id=item.id))
+    return submit_form(
+        form, lambda: ops.send_referral(user, item, case, confirm_protected=bool(form.confirm_protected.data),
+                                        channel=form.channel.data),
+        lambda errors: _render_referral(item, case, 422, send_form=form, errors=errors),
+        lambda _r: (_("Remissen är skickad till %(name)s och utlämnandet är registrerat.", name=item.partner.name),
+                    url_for("referrals.referral", referral_id=item.id)))
 
 
 @bp.post("/remisser/<uuid:referral_id>/lage")
@@ -325,15 +309,12 @@ def progress(referral_id: uuid.UUID):
     item, case = policy.get_referral(user, referral_id, policy.WRITE)
     form = ProgressForm()
     ops.view_referral(user, item)
-    if not form.validate_on_submit():
-        return _render_referral(item, case, 422, progress_form=form)
-    try:
-        ops.progress_referral(user, item, case, ops.ProgressData(form.target.data, form.on.data, form.text.data,
-                                                                 form.outcome_code.data, form.follow_up_on.data))
-    except ops.ReferralError as err:
-        return _render_referral(item, case, 422, progress_form=form, errors=form.add_errors(err.errors))
-    flash(_("Remissen är nu %(state)s.", state=rc.STATE_LABELS[item.state]), "info")
-    return redirect(url_for("referrals.referral", referral_id=item.id))
+    return submit_form(
+        form, lambda: ops.progress_referral(user, item, case, ops.ProgressData(
+            form.target.data, form.on.data, form.text.data, form.outcome_code.data, form.follow_up_on.data)),
+        lambda errors: _render_referral(item, case, 422, progress_form=form, errors=errors),
+        lambda _r: (_("Remissen är nu %(state)s.", state=rc.STATE_LABELS[item.state]),
+                    url_for("referrals.referral", referral_id=item.id)))
 
 
 @bp.post("/remisser/<uuid:referral_id>/utskrift")
@@ -409,25 +390,25 @@ def new_disclosure(case_id: uuid.UUID):
         form.disclosed_on.data = ops.today()
         _preselect_basis(form, request.args.get("grund"))
         return _disclosure_form_page(form, case)
-    if not form.validate_on_submit():
-        return _disclosure_form_page(form, case, 422)
-    pid = ops._as_uuid(form.partner_id.data)
-    partner = db.session.get(Partner, pid) if pid else None
-    consent = None
-    cid = ops._as_uuid(form.consent_id.data)
-    if cid is not None:
-        consent = db.session.scalar(policy.consents_of_person(user, case.person_id).where(SharingConsent.id == cid))
-    try:
+
+    def record():
+        pid = ops._as_uuid(form.partner_id.data)
+        partner = db.session.get(Partner, pid) if pid else None
+        consent = None
+        cid = ops._as_uuid(form.consent_id.data)
+        if cid is not None:
+            consent = db.session.scalar(policy.consents_of_person(user, case.person_id)
+                                        .where(SharingConsent.id == cid))
         if form.consent_id.data and consent is None:
             raise ops.ReferralError({"consent_id": _("Okänt samtycke.")})
-        item = ops.record_disclosure(user, case, partner, form.legal_basis.data, form.justification.data,
+        return ops.record_disclosure(user, case, partner, form.legal_basis.data, form.justification.data,
                                      form.categories.data, consent=consent, description=form.description.data,
                                      recipient_detail=form.recipient_detail.data, channel=form.channel.data,
                                      disclosed_on=form.disclosed_on.data)
-    except ops.ReferralError as err:
-        return _disclosure_form_page(form, case, 422, form.add_errors(err.errors))
-    flash(_("Utlämnandet är registrerat."), "info")
-    return redirect(url_for("referrals.disclosure", disclosure_id=item.id))
+
+    return submit_form(form, record, lambda errors: _disclosure_form_page(form, case, 422, errors),
+                       lambda item: (_("Utlämnandet är registrerat."),
+                                     url_for("referrals.disclosure", disclosure_id=item.id)))
 
 
 @bp.get("/utlamnanden/<uuid:disclosure_id>")
@@ -469,16 +450,7 @@ def new_partner():
     form = PartnerForm()
     if request.method == "GET":
         return render_template("referrals/partner_form.html", form=form, partner=None)
-    if not form.validate_on_submit():
-        return render_template("referrals/partner_form.html", form=form, partner=None), 422
-    try:
-        ops.save_partner(_user(), ops.PartnerData(form.name.data, form.kind.data, form.contact.data,
-                                                  form.active.data))
-    except ops.ReferralError as err:
-        return render_template("referrals/partner_form.html", form=form, partner=None,
-                               errors=form.add_errors(err.errors)), 422
-    flash(_("Samverkanspartnern är sparad."), "info")
-    return redirect(url_for("referrals.partners"))
+    return _save_partner(form, None)
 
 
 @bp.route("/partner/<uuid:partner_id>", methods=["GET", "POST"])
@@ -489,14 +461,13 @@ def edit_partner(partner_id: uuid.UUID):
         form = PartnerForm(formdata=None, obj=partner)
         form.kind.data = partner.kind.value
         return render_template("referrals/partner_form.html", form=form, partner=partner)
-    form = PartnerForm()
-    if not form.validate_on_submit():
-        return render_template("referrals/partner_form.html", form=form, partner=partner), 422
-    try:
-        ops.save_partner(_user(), ops.PartnerData(form.name.data, form.kind.data, form.contact.data,
-                                                  form.active.data), partner)
-    except ops.ReferralError as err:
-        return render_template("referrals/partner_form.html", form=form, partner=partner,
-                               errors=form.add_errors(err.errors)), 422
-    flash(_("Samverkanspartnern är sparad."), "info")
-    return redirect(url_for("referrals.partners"))
+    return _save_partner(PartnerForm(), partner)
+
+
+def _save_partner(form, partner):
+    return submit_form(
+        form, lambda: ops.save_partner(_user(), ops.PartnerData(form.name.data, form.kind.data, form.contact.data,
+                                                                form.active.data), partner),
+        lambda errors: (render_template("referrals/partner_form.html", form=form, partner=partner, errors=errors),
+                        422),
+        lambda _r: (_("Samverkanspartnern är sparad."), url_for("referrals.partners")))
