@@ -8,6 +8,8 @@ import pytest
 
 from caseapp.accounts.models import Role
 from caseapp.cases import operations as ops
+from caseapp.cases.catalogue import ConsentGiver, DecisionKind, RelationKind
+from caseapp.cases.models import InterventionType
 from caseapp.cases.workflow import FocusArea, Intake
 from caseapp.extensions import db as _db
 from caseapp.people import operations as people_ops
@@ -67,4 +69,53 @@ def team(make_user):
         "rvt_chef": make_user(Role.ENHETSCHEF, "rvt"),
         "admin": make_user(Role.SYSTEMFORVALTARE, None),
         "auditor": make_user(Role.LOGGGRANSKARE, None),
+    }
+
+
+def violence_records(a, case):
+    """A signed FREDA assessment and a safety plan (caseapp.violence) in the case."""
+    from caseapp.violence import operations as vops
+    from tests.violence.conftest import safety_values, values
+
+    assessment = vops.create_assessment(a, case, "freda_farlighet", values("freda_farlighet"), sign=True)
+    return assessment, vops.create_plan(a, case, "sakerhet", safety_values())
+
+
+def build_case_world(a, person, relative_pnr: str):
+    """Every kind of record on one domestic-violence case of `person`, made by `a` (who is assigned to it): a
+    signed journal entry, a decision, an intervention with a follow-up and a consent, a group with a session and
+    the case as a member, a relation to the registered person `relative_pnr`, an assessment and a plan. Returns
+    (case, ids): the ids by the names route arguments use, for route walks."""
+    case = ops.open_case(a, person, ops.NewCase(FocusArea.BROTTSOFFER.value, Intake.ANMALAN.value,
+                                                ops.today() - timedelta(days=5), "Våld i nära relation."),
+                         unit_id=a.unit_id)
+    entry = ops.create_entry(a, case, ops.EntryData("mote", ops.today() - timedelta(days=1), "Samtal om läget."))
+    ops.sign_entry(a, entry)
+    _db.session.flush()
+    decision = ops.propose_decision(a, case, ops.DecisionData(DecisionKind.INLEDA_UTREDNING.value,
+                                                              "sol2025_utredning", ops.today(), "Utreds."))
+    itype = _db.session.scalar(_db.select(InterventionType).where(InterventionType.code == "stodsamtal_brottsoffer"))
+    item = ops.add_intervention(a, case, ops.InterventionData(itype.id, "pagaende", ops.today(), None, a.id,
+                                                              "Trygghet.", "Samtal varannan vecka.", None, None))
+    _db.session.flush()
+    follow_up = ops.add_follow_up(a, item, ops.today() + timedelta(days=30))
+    consent = ops.add_consent(a, item, ops.ConsentData(ConsentGiver.PERSON.value, "muntligt", ops.today(), None,
+                                                       "Brottsofferjouren: kontaktuppgifter."))
+    circle = _db.session.scalar(_db.select(InterventionType).where(InterventionType.code == "anhorigcirkel"))
+    group = ops.create_group(a, a.unit_id, ops.GroupData(circle.id, "Stödgrupp hösten", "", a.id, None,
+                                                         ops.today() - timedelta(days=10), None))
+    _db.session.flush()
+    session = ops.add_session(a, group, ops.today() - timedelta(days=2), "Trygghet", 0)
+    member = ops.add_member(a, group, case.id, ops.today() - timedelta(days=10))
+    relation = ops.add_relation(a, person, relative_pnr, RelationKind.FORALDER.value)
+    _db.session.flush()
+    assessment, plan = violence_records(a, case)  # the domestic-violence team's records (caseapp.violence)
+    _db.session.flush()
+    assignment = ops.active_assignments(case)[0]
+    return case, {
+        "assessment_id": assessment.id, "plan_id": plan.id,
+        "person_id": person.id, "case_id": case.id, "entry_id": entry.id, "decision_id": decision.id,
+        "intervention_id": item.id, "follow_up_id": follow_up.id, "consent_id": consent.id, "group_id": group.id,
+        "session_id": session.id, "member_id": member.id, "relation_id": relation.id,
+        "assignment_id": assignment.id,
     }

@@ -9,20 +9,18 @@ and no page, list or search shows the records to them.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
 from flask import url_for
 
 from caseapp.accounts.models import Role
 from caseapp.cases import operations as ops
-from caseapp.cases.catalogue import ConsentGiver, DecisionKind, RelationKind
-from caseapp.cases.models import InterventionType
-from caseapp.cases.workflow import FocusArea, Intake
+from caseapp.cases.models import JournalEntry
+from caseapp.cases.workflow import FocusArea
 from caseapp.extensions import db as _db
 from caseapp.protection import operations as protection_ops
 from caseapp.security import policy
-from tests.cases.conftest import PNR_ADULT, PNR_ADULT2
+from tests.cases.conftest import PNR_ADULT, PNR_ADULT2, build_case_world, violence_records
 from tests.conftest import AuthActions, audit_events
 
 NAME = "Vendela"
@@ -35,53 +33,17 @@ def world(app, db, team, catalogue, person_factory):
     a = team["rvt"].user
     person = person_factory(a, PNR_ADULT, given_name=NAME, family_name="Östberg")
     relative = person_factory(a, PNR_ADULT2, given_name=RELATIVE, family_name="Östberg")
-    case = ops.open_case(a, person, ops.NewCase(FocusArea.BROTTSOFFER.value, Intake.ANMALAN.value,
-                                                ops.today() - timedelta(days=5), "Våld i nära relation."),
-                         unit_id=a.unit_id)
-    entry = ops.create_entry(a, case, ops.EntryData("mote", ops.today() - timedelta(days=1), "Samtal om läget."))
-    ops.sign_entry(a, entry)
+    case, ids = build_case_world(a, person, PNR_ADULT2)
+    entry = _db.session.get(JournalEntry, ids["entry_id"])
     draft = ops.create_entry(a, case, ops.EntryData("anteckning", ops.today(), "Utkast."))
     _db.session.flush()
     objection = ops.add_objection(a, entry, ops.today(), "Stämmer inte.")
-    decision = ops.propose_decision(a, case, ops.DecisionData(DecisionKind.INLEDA_UTREDNING.value,
-                                                              "sol2025_utredning", ops.today(), "Utreds."))
-    itype = _db.session.scalar(_db.select(InterventionType).where(InterventionType.code == "stodsamtal_brottsoffer"))
-    item = ops.add_intervention(a, case, ops.InterventionData(itype.id, "pagaende", ops.today(), None, a.id,
-                                                              "Trygghet.", "Samtal varannan vecka.", None, None))
-    _db.session.flush()
-    follow_up = ops.add_follow_up(a, item, ops.today() + timedelta(days=30))
-    consent = ops.add_consent(a, item, ops.ConsentData(ConsentGiver.PERSON.value, "muntligt", ops.today(), None,
-                                                       "Brottsofferjouren: kontaktuppgifter."))
-    circle = _db.session.scalar(_db.select(InterventionType).where(InterventionType.code == "anhorigcirkel"))
-    group = ops.create_group(a, a.unit_id, ops.GroupData(circle.id, "Stödgrupp hösten", "", a.id, None,
-                                                         ops.today() - timedelta(days=10), None))
-    _db.session.flush()
-    session = ops.add_session(a, group, ops.today() - timedelta(days=2), "Trygghet", 0)
-    member = ops.add_member(a, group, case.id, ops.today() - timedelta(days=10))
-    relation = ops.add_relation(a, person, PNR_ADULT2, RelationKind.FORALDER.value)
-    assessment, plan = _violence_records(a, case)
     link = protection_ops.create_link(a, case, protection_ops.LinkData(PNR_ADULT2))  # issue 7 routes
     access = protection_ops.grant_access(team["rvt_chef"].user, person, a.id)
     _db.session.commit()
-    assignment = ops.active_assignments(case)[0]
-    ids = {
-        "person_id": person.id, "case_id": case.id, "entry_id": entry.id, "decision_id": decision.id,
-        "intervention_id": item.id, "follow_up_id": follow_up.id, "consent_id": consent.id, "group_id": group.id,
-        "session_id": session.id, "member_id": member.id, "relation_id": relation.id,
-        "assignment_id": assignment.id, "assessment_id": assessment.id, "plan_id": plan.id,
-        "link_id": link.id, "access_id": access.id,
-    }
+    ids.update({"link_id": link.id, "access_id": access.id})
     return {"ids": ids, "draft": draft.id, "objection": objection.id, "relative": relative.id,
             "reference": case.reference}
-
-
-def _violence_records(a, case):
-    """A signed FREDA assessment and a safety plan (caseapp.violence) in the case."""
-    from caseapp.violence import operations as vops
-    from tests.violence.conftest import safety_values, values
-
-    assessment = vops.create_assessment(a, case, "freda_farlighet", values("freda_farlighet"), sign=True)
-    return assessment, vops.create_plan(a, case, "sakerhet", safety_values())
 
 
 def _record_routes(app):
@@ -305,7 +267,7 @@ def test_unassigned_reads_of_referrals_and_assessments_land_on_the_attention_lis
 
     owner, colleague, chef = team["unga"], team["unga2"], team["unga_chef"]
     case = case_factory(owner.user, focus=FocusArea.BROTTSOFFER)
-    assessment, plan = _violence_records(owner.user, case)
+    assessment, plan = violence_records(owner.user, case)
     police = Partner(name="Polisen", kind="polis", contact="", active=True)
     _db.session.add(police)
     _db.session.flush()

@@ -9,8 +9,6 @@ import pytest
 
 from caseapp.accounts.models import Role
 from caseapp.cases import operations as ops
-from caseapp.cases.catalogue import ConsentGiver, DecisionKind, RelationKind
-from caseapp.cases.models import InterventionType
 from caseapp.cases.workflow import FocusArea, Intake
 from caseapp.extensions import db as _db
 from caseapp.people.demo import demo_number
@@ -30,47 +28,13 @@ RELATIVE_PNR = demo_number(date(1996, 4, 12), 239)
 
 
 def build_case_world(a, person, relative_pnr: str):
-    """Every kind of record on one case of `person` (made by `a`, assigned to `a`): ids for a route walk."""
+    """The shared world of tests/cases/conftest.build_case_world, with the relative registered first."""
     from caseapp.people import operations as people_ops
 
     people_ops.register_person(a, people_ops.PersonData(given_name="Gunborg", family_name="Släkting",
                                                         identity=relative_pnr), unit_id=a.unit_id,
                                confirm_duplicate=True)
-    case = ops.open_case(a, person, ops.NewCase(FocusArea.BROTTSOFFER.value, Intake.ANMALAN.value,
-                                                ops.today() - timedelta(days=5), "Våld i nära relation."),
-                         unit_id=a.unit_id)
-    entry = ops.create_entry(a, case, ops.EntryData("mote", ops.today() - timedelta(days=1), "Samtal om läget."))
-    ops.sign_entry(a, entry)
-    _db.session.flush()
-    decision = ops.propose_decision(a, case, ops.DecisionData(DecisionKind.INLEDA_UTREDNING.value,
-                                                              "sol2025_utredning", ops.today(), "Utreds."))
-    itype = _db.session.scalar(_db.select(InterventionType).where(InterventionType.code == "stodsamtal_brottsoffer"))
-    item = ops.add_intervention(a, case, ops.InterventionData(itype.id, "pagaende", ops.today(), None, a.id,
-                                                              "Trygghet.", "Samtal varannan vecka.", None, None))
-    _db.session.flush()
-    follow_up = ops.add_follow_up(a, item, ops.today() + timedelta(days=30))
-    consent = ops.add_consent(a, item, ops.ConsentData(ConsentGiver.PERSON.value, "muntligt", ops.today(), None,
-                                                       "Brottsofferjouren: kontaktuppgifter."))
-    circle = _db.session.scalar(_db.select(InterventionType).where(InterventionType.code == "anhorigcirkel"))
-    group = ops.create_group(a, a.unit_id, ops.GroupData(circle.id, "Stödgrupp hösten", "", a.id, None,
-                                                         ops.today() - timedelta(days=10), None))
-    _db.session.flush()
-    session = ops.add_session(a, group, ops.today() - timedelta(days=2), "Trygghet", 0)
-    member = ops.add_member(a, group, case.id, ops.today() - timedelta(days=10))
-    relation = ops.add_relation(a, person, relative_pnr, RelationKind.FORALDER.value)
-    _db.session.flush()
-    from tests.cases.test_access import _violence_records
-
-    assessment, plan = _violence_records(a, case)  # the domestic-violence team's records (caseapp.violence)
-    _db.session.flush()
-    assignment = ops.active_assignments(case)[0]
-    return case, {
-        "assessment_id": assessment.id, "plan_id": plan.id,
-        "person_id": person.id, "case_id": case.id, "entry_id": entry.id, "decision_id": decision.id,
-        "intervention_id": item.id, "follow_up_id": follow_up.id, "consent_id": consent.id, "group_id": group.id,
-        "session_id": session.id, "member_id": member.id, "relation_id": relation.id,
-        "assignment_id": assignment.id,
-    }
+    return _cases.build_case_world(a, person, relative_pnr)
 
 
 @pytest.fixture()
