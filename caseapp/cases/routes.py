@@ -345,11 +345,13 @@ def new(person_id: uuid.UUID):
         form.received_on.data = ops.today()
         return render_template("cases/new.html", form=form, person=person, needs_child=needs_child)
     return submit_form(
-        form, lambda: ops.open_case(user, person, ops.NewCase(form.focus.data, form.intake.data, form.received_on.data,
-                                                              form.summary.data, form.child.data), unit_id=unit_id),
+        form, lambda: ops.open_case(user, person, ops.NewCase(form.focus.data, form.intake.data,
+                                                              form.received_on.data, form.summary.data,
+                                                              form.child.data), unit_id=unit_id),
         lambda errors: (render_template("cases/new.html", form=form, person=person, needs_child=needs_child,
                                         errors=errors), 422),
-        lambda case: (_("Ärendet %(ref)s är öppnat.", ref=case.reference), url_for("cases.view", case_id=case.id)))
+        lambda case: (_("Ärendet %(ref)s är öppnat.", ref=case.reference),
+                      url_for("cases.view", case_id=case.id)))
 
 
 def _render_case(case, status: int = 200, *, errors=None, transition_form=None, assign_form=None,
@@ -415,8 +417,10 @@ def transition(case_id: uuid.UUID):
         ops.view_case(user, case)
         return _render_case(case, 422, errors=errors, transition_form=form)
 
-    return submit_form(form, lambda: ops.transition(user, case, form.target.data, form.reason.data), page,
-                   lambda _r: (_("Ärendet är nu i läget %(state)s.", state=workflow.STATE_LABELS[case.state]), url_for("cases.view", case_id=case.id)))
+    return submit_form(
+        form, lambda: ops.transition(user, case, form.target.data, form.reason.data), page,
+        lambda _r: (_("Ärendet är nu i läget %(state)s.", state=workflow.STATE_LABELS[case.state]),
+                    url_for("cases.view", case_id=case.id)))
 
 
 @bp.post("/arenden/<uuid:case_id>/skyddsbedomning")
@@ -430,8 +434,9 @@ def skyddsbedomning(case_id: uuid.UUID):
         ops.view_case(user, case)
         return _render_case(case, 422, errors=errors, skydd_form=form)
 
-    return submit_form(form, lambda: ops.record_skyddsbedomning(user, case, form.done_on.data), page,
-                   lambda _r: (_("Skyddsbedömningen är registrerad."), url_for("cases.view", case_id=case.id)))
+    return submit_form(
+        form, lambda: ops.record_skyddsbedomning(user, case, form.done_on.data), page,
+        lambda _r: (_("Skyddsbedömningen är registrerad."), url_for("cases.view", case_id=case.id)))
 
 
 @bp.post("/arenden/<uuid:case_id>/tilldela")
@@ -445,8 +450,9 @@ def assign(case_id: uuid.UUID):
         ops.view_case(user, case)
         return _render_case(case, 422, errors=errors, assign_form=form)
 
-    return submit_form(form, lambda: ops.assign(user, case, form.worker.data, responsible=bool(form.responsible.data)), page,
-                   lambda _r: (_("Tilldelningen är sparad."), url_for("cases.view", case_id=case.id)))
+    return submit_form(
+        form, lambda: ops.assign(user, case, form.worker.data, responsible=bool(form.responsible.data)), page,
+        lambda _r: (_("Tilldelningen är sparad."), url_for("cases.view", case_id=case.id)))
 
 
 @bp.post("/arenden/<uuid:case_id>/tilldelning/<uuid:assignment_id>/avsluta")
@@ -792,9 +798,10 @@ def add_follow_up(intervention_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = FollowUpForm()
     ops.view_intervention(user, item)
-    return submit_form(form, lambda: ops.add_follow_up(user, item, form.due_on.data),
-                   lambda errors: _render_intervention(item, case, 422, errors=errors, follow_form=form),
-                   lambda _r: (_("Uppföljningen är planerad."), url_for("cases.intervention", intervention_id=item.id)))
+    return submit_form(
+        form, lambda: ops.add_follow_up(user, item, form.due_on.data),
+        lambda errors: _render_intervention(item, case, 422, errors=errors, follow_form=form),
+        lambda _r: (_("Uppföljningen är planerad."), url_for("cases.intervention", intervention_id=item.id)))
 
 
 @bp.post("/insatser/<uuid:intervention_id>/uppfoljningar/<uuid:follow_up_id>")
@@ -804,9 +811,12 @@ def complete_follow_up(intervention_id: uuid.UUID, follow_up_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = FollowUpDoneForm()
     ops.view_intervention(user, item)
-    return submit_form(form, lambda: ops.complete_follow_up(user, item, follow_up_id, form.done_on.data, form.notes.data),
-                   lambda errors: _render_intervention(item, case, 422, errors=errors, done_form=form, failed_id=follow_up_id),
-                   lambda _r: (_("Uppföljningen är registrerad."), url_for("cases.intervention", intervention_id=item.id)))
+    return submit_form(
+        form, lambda: ops.complete_follow_up(user, item, follow_up_id, form.done_on.data, form.notes.data),
+        lambda errors: _render_intervention(item, case, 422, errors=errors, done_form=form,
+                                            failed_id=follow_up_id),
+        lambda _r: (_("Uppföljningen är registrerad."),
+                    url_for("cases.intervention", intervention_id=item.id)))
 
 
 @bp.post("/insatser/<uuid:intervention_id>/samtycken")
@@ -816,10 +826,11 @@ def add_consent(intervention_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = ConsentForm()
     ops.view_intervention(user, item)
-    return submit_form(form, lambda: ops.add_consent(user, item, ops.ConsentData(
-                       form.giver.data, form.form.data, form.given_on.data, form.valid_until.data, form.scope.data)),
-                   lambda errors: _render_intervention(item, case, 422, errors=errors, consent_form=form),
-                   lambda _r: (_("Samtycket är registrerat."), url_for("cases.intervention", intervention_id=item.id)))
+    return submit_form(
+        form, lambda: ops.add_consent(user, item, ops.ConsentData(
+        form.giver.data, form.form.data, form.given_on.data, form.valid_until.data, form.scope.data)),
+        lambda errors: _render_intervention(item, case, 422, errors=errors, consent_form=form),
+        lambda _r: (_("Samtycket är registrerat."), url_for("cases.intervention", intervention_id=item.id)))
 
 
 @bp.post("/insatser/<uuid:intervention_id>/samtycken/<uuid:consent_id>/aterkalla")
@@ -829,9 +840,11 @@ def withdraw_consent(intervention_id: uuid.UUID, consent_id: uuid.UUID):
     item, case = policy.get_intervention(user, intervention_id, policy.WRITE)
     form = WithdrawForm()
     ops.view_intervention(user, item)
-    return submit_form(form, lambda: ops.withdraw_consent(user, item, consent_id, form.withdrawn_on.data),
-                   lambda errors: _render_intervention(item, case, 422, errors=errors, withdraw_form=form, failed_id=consent_id),
-                   lambda _r: (_("Samtycket är återkallat."), url_for("cases.intervention", intervention_id=item.id)))
+    return submit_form(
+        form, lambda: ops.withdraw_consent(user, item, consent_id, form.withdrawn_on.data),
+        lambda errors: _render_intervention(item, case, 422, errors=errors, withdraw_form=form,
+                                            failed_id=consent_id),
+        lambda _r: (_("Samtycket är återkallat."), url_for("cases.intervention", intervention_id=item.id)))
 
 
 # -------------------------------------------------------------------------------------------------- groups
@@ -914,9 +927,11 @@ def add_session(group_id: uuid.UUID):
     user = _user()
     item = policy.get_group(user, group_id, policy.WRITE)
     form = SessionForm()
-    return submit_form(form, lambda: ops.add_session(user, item, form.held_on.data, form.topic.data, form.other_participants.data),
-                   lambda errors: _render_group(item, 422, errors=errors, session_form=form),
-                   lambda _r: (_("Tillfället är registrerat."), url_for("cases.group", group_id=item.id)))
+    return submit_form(
+        form, lambda: ops.add_session(user, item, form.held_on.data, form.topic.data,
+                                      form.other_participants.data),
+        lambda errors: _render_group(item, 422, errors=errors, session_form=form),
+        lambda _r: (_("Tillfället är registrerat."), url_for("cases.group", group_id=item.id)))
 
 
 @bp.post("/grupper/<uuid:group_id>/tillfallen/<uuid:session_id>/narvaro")
@@ -938,9 +953,10 @@ def add_member(group_id: uuid.UUID):
     user = _user()
     item = policy.get_group(user, group_id, policy.WRITE)
     form = MemberForm()
-    return submit_form(form, lambda: ops.add_member(user, item, form.case_id.data, form.joined_on.data),
-                   lambda errors: _render_group(item, 422, errors=errors, member_form=form),
-                   lambda _r: (_("Deltagaren är tillagd."), url_for("cases.group", group_id=item.id)))
+    return submit_form(
+        form, lambda: ops.add_member(user, item, form.case_id.data, form.joined_on.data),
+        lambda errors: _render_group(item, 422, errors=errors, member_form=form),
+        lambda _r: (_("Deltagaren är tillagd."), url_for("cases.group", group_id=item.id)))
 
 
 @bp.post("/grupper/<uuid:group_id>/deltagare/<uuid:member_id>/avsluta")
@@ -949,9 +965,10 @@ def end_member(group_id: uuid.UUID, member_id: uuid.UUID):
     user = _user()
     item = policy.get_group(user, group_id, policy.WRITE)
     form = LeaveForm()
-    return submit_form(form, lambda: ops.end_membership(user, item, member_id, form.left_on.data),
-                   lambda errors: _render_group(item, 422, errors=errors, leave_form=form),
-                   lambda _r: (_("Deltagandet är avslutat."), url_for("cases.group", group_id=item.id)))
+    return submit_form(
+        form, lambda: ops.end_membership(user, item, member_id, form.left_on.data),
+        lambda errors: _render_group(item, 422, errors=errors, leave_form=form),
+        lambda _r: (_("Deltagandet är avslutat."), url_for("cases.group", group_id=item.id)))
 
 
 # ----------------------------------------------------------------------------------------------- relations
@@ -966,10 +983,11 @@ def new_relation(person_id: uuid.UUID):
     form = RelationForm()
     if request.method == "GET":
         return render_template("cases/relation_form.html", form=form, person=person)
-    return submit_form(form, lambda: ops.add_relation(user, person, form.relative.data, form.kind.data),
-                   lambda errors: (render_template("cases/relation_form.html", form=form, person=person,
+    return submit_form(
+        form, lambda: ops.add_relation(user, person, form.relative.data, form.kind.data),
+        lambda errors: (render_template("cases/relation_form.html", form=form, person=person,
                                                    errors=errors), 422),
-                   lambda _r: (_("Den anhörige är kopplad. Kopplingen ger ingen åtkomst till den andres akt."),
+        lambda _r: (_("Den anhörige är kopplad. Kopplingen ger ingen åtkomst till den andres akt."),
                                url_for("cases.person_cases", person_id=person.id)))
 
 
@@ -1009,9 +1027,10 @@ def new_type():
     form = TypeForm()
     if request.method == "GET":
         return render_template("cases/type_form.html", form=form, item=None)
-    return submit_form(form, lambda: ops.save_intervention_type(_user(), _type_data(form)),
-                   lambda errors: (render_template("cases/type_form.html", form=form, item=None, errors=errors), 422),
-                   lambda _r: (_("Insatsen är tillagd i katalogen."), url_for("cases.catalogue")))
+    return submit_form(
+        form, lambda: ops.save_intervention_type(_user(), _type_data(form)),
+        lambda errors: (render_template("cases/type_form.html", form=form, item=None, errors=errors), 422),
+        lambda _r: (_("Insatsen är tillagd i katalogen."), url_for("cases.catalogue")))
 
 
 @bp.route("/insatskatalog/<uuid:type_id>", methods=["GET", "POST"])
@@ -1025,6 +1044,7 @@ def edit_type(type_id: uuid.UUID):
     if request.method == "GET":
         form.focus.data = item.focus.value
         return render_template("cases/type_form.html", form=form, item=item)
-    return submit_form(form, lambda: ops.save_intervention_type(_user(), _type_data(form), existing=item),
-                   lambda errors: (render_template("cases/type_form.html", form=form, item=item, errors=errors), 422),
-                   lambda _r: (_("Katalogen är uppdaterad."), url_for("cases.catalogue")))
+    return submit_form(
+        form, lambda: ops.save_intervention_type(_user(), _type_data(form), existing=item),
+        lambda errors: (render_template("cases/type_form.html", form=form, item=item, errors=errors), 422),
+        lambda _r: (_("Katalogen är uppdaterad."), url_for("cases.catalogue")))

@@ -120,9 +120,11 @@ def grant(person_id: uuid.UUID):
     person = policy.get_protected_person(user, person_id)
     form = GrantForm()
     form.user_id.choices = _staff_choices(user.unit_id, "")
-    return submit_form(form, lambda: ops.grant_access(user, person, form.user_id.data),
-                       lambda errors: _render_access(person, 422, grant_form=form, errors=errors),
-                       lambda _r: (_("Medarbetaren är tillagd på åtkomstlistan."), url_for("protection.access", person_id=person.id)))
+    return submit_form(
+        form, lambda: ops.grant_access(user, person, form.user_id.data),
+        lambda errors: _render_access(person, 422, grant_form=form, errors=errors),
+        lambda _r: (_("Medarbetaren är tillagd på åtkomstlistan."),
+                    url_for("protection.access", person_id=person.id)))
 
 
 @bp.post("/personer/<uuid:person_id>/skydd/lista/<uuid:access_id>/avsluta")
@@ -130,9 +132,11 @@ def grant(person_id: uuid.UUID):
 def revoke(person_id: uuid.UUID, access_id: uuid.UUID):
     user = _user()
     person = policy.get_protected_person(user, person_id)
-    return submit_form(RevokeForm(), lambda: ops.revoke_access(user, person, access_id),
-                       lambda errors: _render_access(person, 422, errors=errors),
-                       lambda _r: (_("Åtkomsten är avslutad. Raden finns kvar i historiken."), url_for("protection.access", person_id=person.id)))
+    return submit_form(
+        RevokeForm(), lambda: ops.revoke_access(user, person, access_id),
+        lambda errors: _render_access(person, 422, errors=errors),
+        lambda _r: (_("Åtkomsten är avslutad. Raden finns kvar i historiken."),
+                    url_for("protection.access", person_id=person.id)))
 
 
 @bp.post("/personer/<uuid:person_id>/skydd/informerad")
@@ -142,9 +146,11 @@ def notice(person_id: uuid.UUID):
     person = policy.get_protected_person(user, person_id)
     form = NoticeForm()
     form.informed_by.choices = _staff_choices(user.unit_id, "")
-    return submit_form(form, lambda: ops.record_notice(user, person, form.informed_on.data, form.informed_by.data),
-                       lambda errors: _render_access(person, 422, notice_form=form, errors=errors),
-                       lambda _r: (_("Det är registrerat att personen har informerats."), url_for("protection.access", person_id=person.id)))
+    return submit_form(
+        form, lambda: ops.record_notice(user, person, form.informed_on.data, form.informed_by.data),
+        lambda errors: _render_access(person, 422, notice_form=form, errors=errors),
+        lambda _r: (_("Det är registrerat att personen har informerats."),
+                    url_for("protection.access", person_id=person.id)))
 
 
 # ------------------------------------------------------------------------ assignment with an override
@@ -202,7 +208,8 @@ def add_link(case_id: uuid.UUID):
                                                                form.perpetrator_reference.data,
                                                                form.override_reason.data)),
         lambda errors: _render_violence(case, 422, link_form=form, errors=errors),
-        lambda _r: (_("Kopplingen till den som utövar våldet är registrerad."), url_for("protection.violence", case_id=case.id)))
+        lambda _r: (_("Kopplingen till den som utövar våldet är registrerad."),
+                    url_for("protection.violence", case_id=case.id)))
 
 
 @bp.post("/vald/koppling/<uuid:link_id>/avsluta")
@@ -210,9 +217,10 @@ def add_link(case_id: uuid.UUID):
 def end_link(link_id: uuid.UUID):
     user = _user()
     link, case = policy.get_violence_link(user, link_id, policy.WRITE)
-    return submit_form(EndLinkForm(), lambda: ops.end_link(user, link),
-                       lambda errors: _render_violence(case, 422, errors=errors),
-                       lambda _r: (_("Kopplingen är avslutad."), url_for("protection.violence", case_id=case.id)))
+    return submit_form(
+        EndLinkForm(), lambda: ops.end_link(user, link),
+        lambda errors: _render_violence(case, 422, errors=errors),
+        lambda _r: (_("Kopplingen är avslutad."), url_for("protection.violence", case_id=case.id)))
 
 
 @bp.post("/arenden/<uuid:case_id>/vald/barn")
@@ -226,4 +234,5 @@ def add_child(case_id: uuid.UUID):
                                                                       form.family_name.data,
                                                                       form.protection.data or None)),
         lambda errors: _render_violence(case, 422, child_form=form, errors=errors),
-        lambda _r: (_("Barnet är kopplat. Öppna ett eget ärende för barnet utan dröjsmål."), url_for("protection.violence", case_id=case.id)))
+        lambda _r: (_("Barnet är kopplat. Öppna ett eget ärende för barnet utan dröjsmål."),
+                    url_for("protection.violence", case_id=case.id)))

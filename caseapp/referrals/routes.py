@@ -251,9 +251,10 @@ def edit_referral(referral_id: uuid.UUID):
         form.categories.data = [c.value for c in item.category_codes]
         return _referral_form_page(form, case, item)
     form = ReferralForm()
-    return submit_form(form, lambda: ops.update_referral(user, item, case, _referral_data(form)),
-                       lambda errors: _referral_form_page(form, case, item, 422, errors),
-                       lambda _r: (_("Utkastet är sparat."), url_for("referrals.referral", referral_id=item.id)))
+    return submit_form(
+        form, lambda: ops.update_referral(user, item, case, _referral_data(form)),
+        lambda errors: _referral_form_page(form, case, item, 422, errors),
+        lambda _r: (_("Utkastet är sparat."), url_for("referrals.referral", referral_id=item.id)))
 
 
 def _render_referral(item, case, status=200, *, send_form=None, progress_form=None, letter_form=None,
@@ -406,8 +407,9 @@ def new_disclosure(case_id: uuid.UUID):
                                      recipient_detail=form.recipient_detail.data, channel=form.channel.data,
                                      disclosed_on=form.disclosed_on.data)
 
-    return submit_form(form, record, lambda errors: _disclosure_form_page(form, case, 422, errors),
-                       lambda item: (_("Utlämnandet är registrerat."),
+    return submit_form(
+        form, record, lambda errors: _disclosure_form_page(form, case, 422, errors),
+        lambda item: (_("Utlämnandet är registrerat."),
                                      url_for("referrals.disclosure", disclosure_id=item.id)))
 
 
