@@ -153,6 +153,7 @@ def reach_presence(actor: Any) -> ReachPresence:
 
 
 _ASSIGNMENTS_MEMO = "case_active_assignments"
+_LOADED = "case_page_loaded"
 
 
 def active_assignments(case_id: uuid.UUID) -> list[Any]:
@@ -161,6 +162,39 @@ def active_assignments(case_id: uuid.UUID) -> list[Any]:
     like the presence facts, so that an assignment changed in the request is seen."""
     return _memoized(_ASSIGNMENTS_MEMO, case_id, lambda: list(db.session.scalars(
         _assignments_statement(), {"case_id": case_id})))
+
+
+@cache
+def _case_page_statement():
+    """The case, its person, its active assignments (one row each; one row with none) and its presence facts."""
+    from sqlalchemy import and_
+    from sqlalchemy.orm import joinedload
+
+    from caseapp.cases.models import Case, CaseAssignment
+
+    return (select(Case, CaseAssignment, *_statement().selected_columns)
+            .options(joinedload(Case.person))
+            .outerjoin(CaseAssignment, and_(CaseAssignment.case_id == Case.id, CaseAssignment.ended_at.is_(None)))
+            .where(Case.id == bindparam("case_id"))
+            .order_by(CaseAssignment.assigned_at))
+
+
+def load_case_page(case_id: uuid.UUID) -> None:
+    """Read, in one statement, what the case page needs before its own queries: the case with its person (as
+    the policy's case load does), its active assignments (which the policy and the page read) and its presence
+    facts; each is then taken from the session and the request's memos instead of a statement of its own (three
+    statements fewer: on PostgreSQL three round trips). It loads facts only: the page still asks the access
+    policy (policy.get_case), which decides on the case and the assignments loaded here; the request holds the
+    case (the session keeps only weak references) so that the policy's case load finds it in the session.
+    Outside a request, or for a case that does not exist, it keeps nothing."""
+    if not has_request_context():
+        return
+    rows = db.session.execute(_case_page_statement(), {"case_id": case_id, "now": utcnow()}).all()
+    if not rows:
+        return
+    g.__dict__.setdefault(_ASSIGNMENTS_MEMO, {})[case_id] = [row[1] for row in rows if row[1] is not None]
+    g.__dict__.setdefault(_MEMO, {})[case_id] = Presence(*(bool(v) for v in rows[0][2:]))
+    g.__dict__.setdefault(_LOADED, []).append(rows[0][0])
 
 
 @cache

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from caseapp.cases import catalogue as cat
 from caseapp.cases import operations as ops
-from caseapp.cases import workflow
+from caseapp.cases import presence, workflow
 from caseapp.cases.forms import (
     AssignForm,
     ConsentForm,
@@ -401,6 +401,7 @@ def _render_case(case, status: int = 200, *, errors=None, transition_form=None, 
 @bp.get("/arenden/<uuid:case_id>")
 @requires("case.read")
 def view(case_id: uuid.UUID):
+    presence.load_case_page(case_id)  # (the case and its facts in one statement; the policy decides next)
     case = policy.get_case(_user(), case_id, policy.READ)
     ops.view_case(_user(), case)
     return _render_case(case)

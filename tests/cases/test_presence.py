@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 from caseapp.accounts.models import Role
 from caseapp.cases.presence import case_presence
 from caseapp.extensions import db
 from caseapp.protection.models import WitnessChild
-from tests.cases.conftest import PNR_CHILD
+from tests.cases.conftest import PNR_CHILD, PNR_CHILD2
 
 
 def test_presence_answers_and_is_asked_again_after_a_flush(app, make_user, catalogue, case_factory,
@@ -63,3 +65,95 @@ def test_a_row_added_but_not_yet_flushed_is_not_hidden_by_the_memo(app, make_use
             db.session.add(WitnessChild(victim_case_id=case.id, child_person_id=child.id, created_by=worker.id))
             assert not case_presence(case.id).witness_children  # not written: the database is asked, as a query
         db.session.rollback()
+
+
+def test_the_case_page_load_gives_the_facts_their_own_statements_give(app, team, catalogue, case_factory,
+                                                                      person_factory):
+    """presence.load_case_page reads the case, its person, its active assignments and its presence facts in one
+    statement; each must equal what its own statement answers, and the policy's case load then takes the case
+    from the session without a statement of its own."""
+    from sqlalchemy import event
+
+    from caseapp.cases import operations as ops
+    from caseapp.cases import presence
+    from caseapp.cases.catalogue import DecisionKind
+    from caseapp.security import policy
+
+    chef, worker, colleague = team["unga_chef"].user, team["unga"].user, team["unga2"].user
+    case = case_factory(worker)
+    bare = case_factory(worker, identity=PNR_CHILD, given_name="Nils")
+    child = person_factory(worker, identity=PNR_CHILD2, given_name="Sara")
+    ops.assign(chef, case, colleague.id)
+    ended = ops.assign(chef, case, chef.id)
+    ops.unassign(chef, case, ended.id)
+    db.session.add(WitnessChild(victim_case_id=case.id, child_person_id=child.id, created_by=worker.id))
+    ops.propose_decision(worker, case, ops.DecisionData(
+        DecisionKind.INLEDA_UTREDNING.value, "sol2025_utredning", ops.today(), "Utreds."))
+    from caseapp.cases.models import CaseAssignment
+    from caseapp.timeutil import utcnow
+
+    db.session.execute(db.update(CaseAssignment).where(CaseAssignment.case_id == bare.id)  # (no active one left)
+                       .values(ended_at=utcnow(), ended_by=chef.id))
+    db.session.commit()
+    subjects = [(case.id, case.person_id), (bare.id, bare.person_id)]
+    case_id = case.id
+    del case, bare  # (the session keeps only weak references: the load must hold the case itself)
+    gc.collect()
+    for subject_id, person_id in subjects:
+        db.session.expire_all()
+        with app.test_request_context("/"):
+            presence.load_case_page(subject_id)
+            loaded = (presence.case_presence(subject_id),
+                      [(a.id, a.user_id, a.responsible) for a in presence.active_assignments(subject_id)])
+            _touch = (worker.role, worker.unit.shares_cases)  # (their rows refreshed outside the count)
+            statements: list[str] = []
+
+            def listener(*args, statements=statements):
+                statements.append(args[2])
+
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                got = policy.get_case(worker, subject_id, policy.READ)
+                assert got.id == subject_id and got.person.id == person_id
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+            assert statements == []
+        db.session.expire_all()
+        with app.test_request_context("/"):  # each fact by its own statement
+            own = (presence.case_presence(subject_id),
+                   [(a.id, a.user_id, a.responsible) for a in presence.active_assignments(subject_id)])
+        assert loaded == own
+    assert loaded[1] == [] and not any(vars(loaded[0]).values())  # (the bare case: no assignment, nothing present)
+    db.session.expire_all()
+    with app.test_request_context("/"):
+        presence.load_case_page(case_id)
+        facts = presence.case_presence(case_id)
+        assert facts.witness_children and facts.decisions and not facts.referrals
+        assert [a.user_id for a in presence.active_assignments(case_id)] == [worker.id, colleague.id]
+
+
+def test_a_case_loaded_for_the_page_is_still_refused_by_the_policy(app, team, catalogue, case_factory):
+    """Loading the case page's facts decides nothing: a worker of another unit, and an unassigned colleague in
+    the non-sharing domestic-violence team, are refused (404, audited) after the load as without it."""
+    from werkzeug.exceptions import NotFound
+
+    from caseapp.cases import presence
+    from caseapp.security import audit, policy
+    from caseapp.security.audit import AuditEvent
+
+    rvt_case_id = case_factory(team["rvt"].user).id
+    for outsider in (team["unga"].user, team["rvt2"].user, team["admin"].user, team["auditor"].user):
+        db.session.expire_all()
+        with app.test_request_context("/"):
+            presence.load_case_page(rvt_case_id)
+            try:
+                policy.get_case(outsider, rvt_case_id, policy.READ)
+            except NotFound:
+                db.session.rollback()  # as the app's after-request hook does on a refusal
+                audit.persist_sticky_events()
+            else:
+                raise AssertionError(f"{outsider.username} read a case they may not")
+        refusal = db.session.scalars(db.select(AuditEvent).where(
+            AuditEvent.actor_user_id == outsider.id, AuditEvent.outcome == "denied",
+            AuditEvent.object_id == str(rvt_case_id)).order_by(AuditEvent.id)).all()
+        assert len(refusal) == 1
