@@ -35,6 +35,9 @@ class BaseConfig:
     # as pool_pre_ping; see caseapp.extensions.configure_pool_check).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     DB_PING_AFTER_IDLE_SECONDS = 1.0
+    # PostgreSQL: plan each prepared statement once per connection (caseapp.extensions.configure_postgresql);
+    # "auto" leaves the server's own setting.
+    DB_PLAN_CACHE_MODE = "force_generic_plan"
     KEY_DIR = str(INSTANCE_DIR / "keys")
     KEY_STRICT_PERMISSIONS = True
 
@@ -108,6 +111,8 @@ class BaseConfig:
         for name in ("AUDIT_CHECKPOINT_EVERY", "AUDIT_CHECKPOINT_MINUTES"):
             if env.get(name):
                 config[name] = int(env[name])
+        if env.get("DB_PLAN_CACHE_MODE"):
+            config["DB_PLAN_CACHE_MODE"] = env["DB_PLAN_CACHE_MODE"]
         if env.get("DB_PING_AFTER_IDLE_SECONDS"):
             config["DB_PING_AFTER_IDLE_SECONDS"] = float(env["DB_PING_AFTER_IDLE_SECONDS"])
         if env.get("AUDIT_PUBLIC_KEYS"):

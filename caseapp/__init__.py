@@ -38,8 +38,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 from caseapp.extensions import (
+    PLAN_CACHE_MODES,
     babel,
     configure_pool_check,
+    configure_postgresql,
     configure_sqlite,
     csrf,
     db,
@@ -71,6 +73,7 @@ def create_app(
     db.init_app(app)
     configure_sqlite(app)
     configure_pool_check(app)
+    configure_postgresql(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -102,6 +105,8 @@ def _configure(app: Flask, config: type | dict[str, Any] | None) -> None:
     cls.validate(app.config)
     if app.config.get("AUDIT_READ_COMMIT") not in ("async", "sync"):
         raise config_module.ConfigError("AUDIT_READ_COMMIT must be async or sync")
+    if app.config.get("DB_PLAN_CACHE_MODE") not in PLAN_CACHE_MODES:
+        raise config_module.ConfigError("DB_PLAN_CACHE_MODE must be one of " + ", ".join(PLAN_CACHE_MODES))
     if not app.config.get("SECRET_KEY"):
         raise config_module.ConfigError("SECRET_KEY is not set")
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
