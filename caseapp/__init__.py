@@ -51,6 +51,7 @@ from caseapp.extensions import (
 )
 from caseapp.security import audit, permissions, policy
 from caseapp.security.services import init_security_services
+from caseapp.templating import CaseappEnvironment
 from caseapp.timeutil import utcnow
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,6 +69,7 @@ def create_app(
         instance_path=str(config_module.INSTANCE_DIR),
         instance_relative_config=False,
     )
+    app.jinja_environment = CaseappEnvironment  # (before the environment is first built: caseapp/templating.py)
     _configure(app, config)
 
     db.init_app(app)
