@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, func, literal, or_, select, true, union_all
 
 from caseapp.accounts.models import Role, User
 from caseapp.cases import workflow
@@ -168,6 +168,19 @@ def _stmt(name: str):
     if name == "transitions":
         return (select(CaseTransition).where(CaseTransition.case_id == bindparam("case_id"))
                 .order_by(CaseTransition.at, CaseTransition.id))
+    if name == "start_follow_ups_lateral":  # (PostgreSQL: see _start_follow_ups_statement)
+        due = (select(InterventionFollowUp.id, InterventionFollowUp.due_on)
+               .where(InterventionFollowUp.intervention_id == Intervention.id,
+                      InterventionFollowUp.done_on.is_(None), InterventionFollowUp.due_on <= bindparam("until"))
+               .order_by(InterventionFollowUp.due_on, InterventionFollowUp.id).limit(START_ITEMS)
+               .lateral("due"))
+        return (select(due.c.due_on, Intervention.id.label("intervention_id"), Intervention.person_id,
+                       InterventionType)
+                .select_from(Intervention).join(due, true())
+                .join(InterventionType, InterventionType.id == Intervention.type_id)
+                .where(Intervention.responsible_id == bindparam("actor_id"),
+                       Intervention.status != InterventionStatus.ENDED)
+                .order_by(due.c.due_on, due.c.id).limit(START_ITEMS))
     if name == "start_follow_ups":  # the start page's follow-ups: the columns the panel shows, and the type
         return (select(InterventionFollowUp.due_on, Intervention.id.label("intervention_id"),
                        Intervention.person_id, InterventionType)
@@ -1453,6 +1466,16 @@ def _ranked_cases(rows: list, key, reverse: bool = False) -> tuple[list[Case], i
     return sorted(cases, key=key, reverse=reverse)[:START_ITEMS], sum(totals.values())
 
 
+def _start_follow_ups_statement():
+    """The worker's open follow-ups due within the horizon, soonest first. On PostgreSQL each of the worker's
+    ongoing interventions takes its own soonest open follow-ups through the index on intervention_id (a LATERAL
+    subquery; the same rows and order): given the plain join, the planner hashed every open follow-up of the
+    district instead (0.72 ms against 0.17 ms on the bench data set, 8,186 follow-ups, the worker's 56 ongoing
+    interventions). SQLite, which has no LATERAL, already walks the plain join that way."""
+    lateral = db.session.get_bind().dialect.name == "postgresql"
+    return _stmt("start_follow_ups_lateral" if lateral else "start_follow_ups")
+
+
 def start_panels(actor: Any) -> StartPanels:
     """What the start page shows a worker (and a unit manager): my cases, overdue deadlines, follow-ups
     coming up, my drafts to sign, and for the manager decisions waiting for approval."""
@@ -1465,7 +1488,7 @@ def start_panels(actor: Any) -> StartPanels:
                                               key=lambda c: c.updated_at, reverse=True)
     overdue_cases, result.overdue_total = _ranked_cases(db.session.execute(statements.overdue).all(),
                                                         key=lambda c: c.next_due_on)
-    follow = db.session.execute(_stmt("start_follow_ups"), {
+    follow = db.session.execute(_start_follow_ups_statement(), {
         "actor_id": actor.id, "until": now + timedelta(days=FOLLOW_UP_HORIZON)}).all()
     drafts = db.session.execute(_stmt("start_drafts"), {"actor_id": actor.id}).all()
     pending: list[Decision] = []

@@ -109,3 +109,48 @@ def test_overdue_counts_own_and_co_assigned_cases_most_overdue_first_and_the_man
         assert panels.overdue_total == len(own) + 2  # the unit's, the colleague's own one too
         assert [o.case.next_due_on for o in panels.overdue] == sorted(o.case.next_due_on for o in panels.overdue)
         db.session.rollback()
+
+
+def test_the_soonest_open_follow_ups_of_ongoing_interventions_are_shown_in_order(app, make_user, catalogue,
+                                                                                 case_factory, person_factory):
+    """The panel's eight: open follow-ups within the horizon of the worker's ongoing interventions, soonest first
+    (ties by id), over several interventions with more than eight each; done ones, ones past the horizon, those
+    of an ended intervention and those of another worker's intervention are left out. On PostgreSQL the
+    statement takes each intervention's soonest through a LATERAL subquery; the rows must be the same."""
+    from datetime import timedelta
+
+    from caseapp.cases.catalogue import InterventionStatus
+    from caseapp.cases.models import Intervention, InterventionFollowUp, InterventionType
+
+    worker = make_user(Role.HANDLAGGARE, "unga").user
+    other = make_user(Role.HANDLAGGARE, "unga").user
+    case = case_factory(worker)
+    with app.test_request_context("/"):
+        itype = db.session.scalar(db.select(InterventionType).where(InterventionType.code == "motivation"))
+        items = [ops.add_intervention(worker, case, ops.InterventionData(
+            itype.id, "pagaende", ops.today() - timedelta(days=30), None, responsible, "Mål.", "Plan.", None, None))
+            for responsible in (worker.id, worker.id, worker.id, other.id)]
+        db.session.flush()
+        expected = []
+        for n, item in enumerate(items):
+            for day in range(0, 20, 2):  # ten each, interleaved between the interventions
+                due = ops.today() + timedelta(days=day - 3 + n)
+                follow_up = ops.add_follow_up(worker, item, due)
+                db.session.flush()
+                if day == 4:
+                    ops.complete_follow_up(worker, item, follow_up.id, ops.today(), "Klart.")
+                elif n < 2 and due <= ops.today() + timedelta(days=ops.FOLLOW_UP_HORIZON):
+                    expected.append((due, follow_up.id, item.id))
+        items[2].status = InterventionStatus.ENDED  # (its follow-ups are no longer shown)
+        db.session.commit()
+        expected = [(due, item_id) for due, _id, item_id in sorted(expected)[:ops.START_ITEMS]]
+    with app.test_request_context("/"):
+        panels = ops.start_panels(worker)
+        assert [(f.due_on, f.intervention_id) for f in panels.follow_ups] == expected
+        assert [f.overdue for f in panels.follow_ups] == [due < ops.today() for due, _i in expected]
+        shown_ids = db.session.scalars(db.select(InterventionFollowUp.intervention_id).where(
+            InterventionFollowUp.intervention_id.in_([i for _d, i in expected]))
+            .order_by(InterventionFollowUp.id)).all()
+        assert set(shown_ids) <= {items[0].id, items[1].id}
+        assert db.session.get(Intervention, items[2].id).status is InterventionStatus.ENDED
+        db.session.rollback()
