@@ -25,7 +25,8 @@ call (environ in, body consumed): routing, hooks, session, queries, decryption, 
 The data set comes from bench/gen_dataset.py (--data DIR, default bench/out/pages-data; generated if missing, which
 takes minutes at full size). --quick generates a small set in a temporary directory and runs fewer requests.
 The run also quotes `python_calibration_us` before and after the pages: a fixed Jinja render that shows whether
-the machine's speed held during the run and matches another run's (see python_calibration_us()).
+the machine's speed held during the run and matches another run's (see python_calibration_us()); and
+`db_roundtrip_us`, the database's SELECT 1 round trip, which can drift while the interpreter's speed holds.
 The last stdout line is one JSON object with every figure.
 """
 
@@ -263,6 +264,26 @@ def python_calibration_us(rounds: int = 7, renders: int = 200) -> float:
     return round(best * 1e6, 1)
 
 
+def db_roundtrip_us(url: str, n: int = 2000) -> float:
+    """The database's own speed, beside the interpreter's: the p50 of `n` round trips of SELECT 1 through the
+    driver (autocommit, no ORM), in µs. On this workplace's machines PostgreSQL slowed by half within a session
+    while python_calibration_us held (2026-12-03), so a run quotes both, before and after its pages."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+                times.append(time.perf_counter() - t0)
+            cursor.close()
+    finally:
+        engine.dispose()
+    return round(pct(times, .5) * 1e6, 1)
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -385,6 +406,7 @@ def main() -> None:
             meta = json.loads(meta_path.read_text())
         n, warmup = args.requests or 400, 40
     calibration = python_calibration_us()
+    roundtrip = db_roundtrip_us(meta["urls"]["enc"])
     figures = run(meta, n, warmup, args.rotation, args.block)
     out = {
         "bench": "pages", "db": "postgresql" if args.url else "sqlite",
@@ -395,6 +417,7 @@ def main() -> None:
         "floor_audit.p50_ms": figures["variants"]["floor_audit"]["p50_ms"],
         "floor_audit.p95_ms": figures["variants"]["floor_audit"]["p95_ms"],
         "python_calibration_us": calibration, "python_calibration_after_us": python_calibration_us(),
+        "db_roundtrip_us": roundtrip, "db_roundtrip_after_us": db_roundtrip_us(meta["urls"]["enc"]),
         "variants": figures["variants"], "seconds": round(time.perf_counter() - started, 1),
     }
     print(json.dumps(out, ensure_ascii=False))
