@@ -122,8 +122,8 @@ def add_pool_check(engine, after: float) -> None:
 # default), instead of the server's "auto", which plans the first five executions for their parameter values and
 # then keeps re-planning, on every execution, any statement whose generic plan it estimates dearer. The app's
 # statements are keyed by ids, units and dates, whose plans do not depend on the values: measured on the bench data
-# set (300 executions each, the server's own statements, 2026-12-03), every statement of the five bench pages ran
-# as fast or faster on its generic plan, and the four that "auto" re-planned every time went 0.66 -> 0.24 ms (the
+# set (each statement of the five bench pages, 300 prepared executions through the driver, 2026-12-03), every one
+# ran as fast or faster on its generic plan, and the four that "auto" re-planned every time went 0.66 -> 0.24 ms (the
 # start page's overdue cases), 0.45 -> 0.21 ms (search by personnummer) and 0.67 -> 0.60 and 0.21 -> 0.17 ms (the
 # caseload's counts): planning was most of their time. The setting goes in the connection's start-up options (no
 # round trip), added to any options the database URL already carries. "auto" leaves the server's setting.
