@@ -1,0 +1,113 @@
+"""A/B of the casework pages between two trees of the app, on a machine whose speed drifts.
+
+    python bench/ab_pages.py --base DIR [--url POSTGRESQL_URL] [--rounds 5] [--requests 300] [--pages start,case]
+
+DIR is a checkout of another commit (for example `git worktree add /tmp/base <commit>`); this tree is "end".
+Each round serves every page once from each tree, base then end, each in a fresh process that builds the app
+from its own tree (as bench_pages.py does: prepared as a server process, logged in, audit on), makes 50 warm-up
+requests and then --requests timed ones, and reports their p50 and p95. The result for a page is the median,
+over the rounds, of the end/base ratio of the two p50s taken back to back, with its range: drift between
+rounds (seen on this workplace's machines: a page's p50 moving by a third within minutes while the code stood
+still) cancels out of each pair, where two bench_pages.py runs minutes apart can differ by more than the change
+measured. Both trees read the same data set (bench/gen_dataset.py, found under this tree's bench/out).
+The last stdout line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+END_ROOT = HERE.parent.parent
+PAGES = ("start", "case", "caseload", "search_pnr", "search_name")
+
+
+def serve(root: Path, page: str, n: int, url: str | None) -> dict:
+    """In this process: the app of tree `root`, one page, n timed requests after 50 warm-up."""
+    sys.path[:0] = [str(root / "bench"), str(root)]
+    import bench_pages as bp  # noqa: PLC0415 - the tree's own copy, imported after sys.path is set
+    import gen_dataset  # noqa: PLC0415
+
+    meta = json.loads((gen_dataset.data_dir(END_ROOT / "bench" / "out" / "pages-data", url) / "meta.json").read_text())
+    app = bp.make_app(meta["urls"]["enc"], meta["key_dir"])
+    who, method, path, data = {
+        "start": ("worker", "GET", "/", None),
+        "case": ("worker", "GET", f"/arenden/{meta['case_id']}", None),
+        "caseload": ("chef", "GET", "/arenden/enhet", None),
+        "search_pnr": ("worker", "POST", "/arenden/sok", {"q": meta["search_pnr"]}),
+        "search_name": ("worker", "POST", "/arenden/sok", {"q": meta["search_name"]}),
+    }[page]
+    client = bp.login(app, meta[who])
+    bp.prepare_worker()
+    for _ in range(50):
+        client.request(method, path, data)
+    times = []
+    for _ in range(n):
+        elapsed, status, _body = client.request(method, path, data)
+        assert status == 200, (page, status)
+        times.append(elapsed)
+    return {"p50_ms": round(bp.pct(times, .5) * 1000, 3), "p95_ms": round(bp.pct(times, .95) * 1000, 3),
+            "root": str(root)}
+
+
+def run_side(root: Path, page: str, n: int, url: str | None) -> dict:
+    cmd = [sys.executable, str(HERE), "--serve", str(root), "--page", page, "--requests", str(n)]
+    if url:
+        cmd += ["--url", url]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", type=Path, help="the other tree (a checkout of the commit to compare with)")
+    parser.add_argument("--url", default=None, help="PostgreSQL URL of the data set (as for bench_pages.py)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--pages", default="start,case")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--page", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        print(json.dumps(serve(args.serve.resolve(), args.page, args.requests, args.url)))
+        return
+    if args.base is None:
+        parser.error("--base DIR is required")
+    pages = [p for p in args.pages.split(",") if p]
+    unknown = [p for p in pages if p not in PAGES]
+    if unknown:
+        parser.error(f"unknown page(s) {unknown}; known: {', '.join(PAGES)}")
+    started = time.perf_counter()
+    rounds: dict[str, list[dict]] = {p: [] for p in pages}
+    for _ in range(args.rounds):
+        for page in pages:
+            base = run_side(args.base.resolve(), page, args.requests, args.url)
+            end = run_side(END_ROOT, page, args.requests, args.url)
+            rounds[page].append({"base": base, "end": end, "ratio": round(end["p50_ms"] / base["p50_ms"], 3)})
+    summary = {}
+    for page, pairs in rounds.items():
+        ratios = [r["ratio"] for r in pairs]
+        summary[page] = {
+            "ratio_median": round(statistics.median(ratios), 3), "ratio_min": min(ratios), "ratio_max": max(ratios),
+            "end_faster_in": sum(r < 1 for r in ratios), "rounds": len(ratios),
+            "base_p50_ms": round(statistics.median(r["base"]["p50_ms"] for r in pairs), 3),
+            "end_p50_ms": round(statistics.median(r["end"]["p50_ms"] for r in pairs), 3),
+            "base_p95_ms": round(statistics.median(r["base"]["p95_ms"] for r in pairs), 3),
+            "end_p95_ms": round(statistics.median(r["end"]["p95_ms"] for r in pairs), 3),
+        }
+        print(f"{page:12s} end/base p50 {summary[page]['ratio_median']:.3f} "
+              f"({summary[page]['ratio_min']:.3f}-{summary[page]['ratio_max']:.3f}), end faster in "
+              f"{summary[page]['end_faster_in']} of {len(ratios)}", file=sys.stderr)
+    print(json.dumps({"bench": "ab_pages", "db": "postgresql" if args.url else "sqlite", "base": str(args.base),
+                      "requests": args.requests, "pages": summary, "pairs": rounds,
+                      "seconds": round(time.perf_counter() - started, 1)}))
+
+
+if __name__ == "__main__":
+    main()
