@@ -54,7 +54,7 @@ from caseapp.cases.models import (
     PersonRelation,
 )
 from caseapp.cases.presence import active_assignments as _active_assignments
-from caseapp.cases.presence import case_presence
+from caseapp.cases.presence import case_presence, known_staff_names, remember_staff_names
 from caseapp.cases.workflow import CaseDates, CaseFacts, FocusArea, Intake, State, WorkflowError
 from caseapp.extensions import db
 from caseapp.people.models import Person
@@ -165,8 +165,9 @@ def _stmt(name: str):
         return select(Person).where(Person.id.in_(bindparam("ids", expanding=True)))
     if name == "staff_names":
         return select(User.id, User.display_name).where(User.id.in_(bindparam("ids", expanding=True)))
-    if name == "transitions":
-        return (select(CaseTransition).where(CaseTransition.case_id == bindparam("case_id"))
+    if name == "transitions":  # (with the name of who made each: see staff_names)
+        return (select(CaseTransition, User.display_name).outerjoin(User, User.id == CaseTransition.by)
+                .where(CaseTransition.case_id == bindparam("case_id"))
                 .order_by(CaseTransition.at, CaseTransition.id))
     if name == "start_follow_ups_lateral":  # (PostgreSQL: see _start_follow_ups_statement)
         due = (select(InterventionFollowUp.id, InterventionFollowUp.due_on)
@@ -199,8 +200,8 @@ def _stmt(name: str):
     if name == "interventions":
         return (select(Intervention).where(Intervention.case_id == bindparam("case_id"))
                 .order_by(Intervention.start_on.desc()))
-    if name == "journal":
-        return (select(JournalEntry)
+    if name == "journal":  # (with each writer's name: see staff_names)
+        return (select(JournalEntry, User.display_name).outerjoin(User, User.id == JournalEntry.author_id)
                 .where(JournalEntry.case_id == bindparam("case_id"),
                        or_(JournalEntry.signed_at.is_not(None), JournalEntry.author_id == bindparam("actor_id")))
                 .order_by(JournalEntry.event_date.desc(), JournalEntry.written_at.desc(), JournalEntry.id.desc())
@@ -234,10 +235,18 @@ def people_by_id(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Person]:
 
 
 def staff_names(ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Display names of the staff `ids`. Names this request already read with other rows (presence.
+    known_staff_names: the case page's assignments, transitions and journal entries) are not asked again."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(db.session.execute(_stmt("staff_names"), {"ids": list(wanted)}).all())
+    known = known_staff_names()
+    missing = wanted - known.keys()
+    if missing:
+        found = db.session.execute(_stmt("staff_names"), {"ids": list(missing)}).all()
+        remember_staff_names(found)
+        known = {**known, **dict(found)}
+    return {i: known[i] for i in wanted if i in known}
 
 
 def facts(case: Case) -> CaseFacts:
@@ -388,7 +397,9 @@ def record_skyddsbedomning(actor: Any, case: Case, done_on: Any) -> None:
 
 
 def transitions(case: Case) -> list[CaseTransition]:
-    return list(db.session.scalars(_stmt("transitions"), {"case_id": case.id}))
+    rows = db.session.execute(_stmt("transitions"), {"case_id": case.id}).all()
+    remember_staff_names((step.by, name) for step, name in rows)
+    return [step for step, _name in rows]
 
 
 def active_assignments(case: Case) -> list[CaseAssignment]:
@@ -596,10 +607,12 @@ def entry_context(entries: list[JournalEntry]) -> tuple[dict, dict]:
 def journal(actor: Any, case: Case, *, offset: int = 0, size: int = JOURNAL_PAGE) -> JournalView:
     """A page of the case's journal, newest first: signed entries, and the actor's own drafts."""
     offset = max(0, offset)
-    rows = list(db.session.scalars(_stmt("journal"), {"case_id": case.id, "actor_id": actor.id, "offset": offset,
-                                                      "limit": size + 1}))
-    more = len(rows) > size
-    rows = rows[:size]
+    found = db.session.execute(_stmt("journal"), {"case_id": case.id, "actor_id": actor.id, "offset": offset,
+                                                   "limit": size + 1}).all()
+    more = len(found) > size
+    found = found[:size]
+    remember_staff_names((entry.author_id, name) for entry, name in found)
+    rows = [entry for entry, _name in found]
     corrected_by, objections = entry_context(rows)
     return JournalView(rows, corrected_by, objections, offset + size if more else None,
                        max(0, offset - size) if offset else None)

@@ -154,6 +154,25 @@ def reach_presence(actor: Any) -> ReachPresence:
 
 _ASSIGNMENTS_MEMO = "case_active_assignments"
 _LOADED = "case_page_loaded"
+_NAMES_MEMO = "staff_display_names"
+
+
+def known_staff_names() -> dict[uuid.UUID, str]:
+    """The staff display names this request has read with other rows (the case page's assignments, transitions
+    and journal entries read their writers' names in the same statements), for operations.staff_names to ask the
+    database only for the rest. Outside a request: a fresh dict (nothing kept). Dropped at every flush; pending
+    changes are flushed first, as a query's autoflush would (inside no_autoflush: a fresh dict, ask the database)."""
+    if not has_request_context() or not _flush_pending():
+        return {}
+    return g.__dict__.setdefault(_NAMES_MEMO, {})
+
+
+def remember_staff_names(pairs) -> None:
+    """Keep (user id, display name) pairs read with other rows (see known_staff_names)."""
+    names = known_staff_names()
+    for user_id, name in pairs:
+        if user_id is not None and name is not None:
+            names[user_id] = name
 
 
 def active_assignments(case_id: uuid.UUID) -> list[Any]:
@@ -170,11 +189,13 @@ def _case_page_statement():
     from sqlalchemy import and_
     from sqlalchemy.orm import joinedload
 
+    from caseapp.accounts.models import User
     from caseapp.cases.models import Case, CaseAssignment
 
-    return (select(Case, CaseAssignment, *_statement().selected_columns)
+    return (select(Case, CaseAssignment, User.display_name, *_statement().selected_columns)
             .options(joinedload(Case.person))
             .outerjoin(CaseAssignment, and_(CaseAssignment.case_id == Case.id, CaseAssignment.ended_at.is_(None)))
+            .outerjoin(User, User.id == CaseAssignment.user_id)
             .where(Case.id == bindparam("case_id"))
             .order_by(CaseAssignment.assigned_at))
 
@@ -182,9 +203,9 @@ def _case_page_statement():
 def load_case_page(case_id: uuid.UUID) -> None:
     """Read, in one statement, what the case page needs before its own queries: the case with its person (as
     the policy's case load does), its active assignments (which the policy and the page read) and its presence
-    facts; each is then taken from the session and the request's memos instead of a statement of its own (two
-    statements fewer than the policy's case load, the assignments and the presence query: on PostgreSQL two round
-    trips). It loads facts only: the page still asks the access
+    facts, and the assigned workers' names; each is then taken from the session and the request's memos instead
+    of a statement of its own (two statements fewer than the policy's case load, the assignments and the presence
+    query: on PostgreSQL two round trips). It loads facts only: the page still asks the access
     policy (policy.get_case), which decides on the case and the assignments loaded here; the request holds the
     case (the session keeps only weak references) so that the policy's case load finds it in the session.
     Outside a request, or for a case that does not exist, it keeps nothing."""
@@ -194,8 +215,9 @@ def load_case_page(case_id: uuid.UUID) -> None:
     if not rows:
         return
     g.__dict__.setdefault(_ASSIGNMENTS_MEMO, {})[case_id] = [row[1] for row in rows if row[1] is not None]
-    g.__dict__.setdefault(_MEMO, {})[case_id] = Presence(*(bool(v) for v in rows[0][2:]))
+    g.__dict__.setdefault(_MEMO, {})[case_id] = Presence(*(bool(v) for v in rows[0][3:]))
     g.__dict__.setdefault(_LOADED, []).append(rows[0][0])
+    remember_staff_names((row[1].user_id, row[2]) for row in rows if row[1] is not None)
 
 
 @cache
@@ -223,3 +245,4 @@ def _forget(session: Session, _flush_context) -> None:
         g.__dict__.pop(_MEMO, None)
         g.__dict__.pop(_REACH_MEMO, None)
         g.__dict__.pop(_ASSIGNMENTS_MEMO, None)
+        g.__dict__.pop(_NAMES_MEMO, None)

@@ -157,3 +157,50 @@ def test_a_case_loaded_for_the_page_is_still_refused_by_the_policy(app, team, ca
             AuditEvent.actor_user_id == outsider.id, AuditEvent.outcome == "denied",
             AuditEvent.object_id == str(rvt_case_id)).order_by(AuditEvent.id)).all()
         assert len(refusal) == 1
+
+
+def test_staff_names_read_with_the_case_pages_rows_are_not_asked_again(app, team, catalogue, case_factory):
+    """The case page's assignments, transitions and journal entries carry their staff's display names;
+    operations.staff_names then asks the database only for the others (here the manager, on none of those rows),
+    and a flush (a rename, say) drops what was kept."""
+    from sqlalchemy import event
+
+    from caseapp.accounts.models import User
+    from caseapp.cases import operations as ops
+    from caseapp.cases import presence
+
+    chef, worker, colleague = team["unga_chef"].user, team["unga"].user, team["unga2"].user
+    case = case_factory(worker)
+    with app.test_request_context("/"):
+        ops.assign(chef, case, colleague.id)
+        entry = ops.create_entry(colleague, case, ops.EntryData("anteckning", ops.today(), "Samtal med Anna."))
+        ops.sign_entry(colleague, entry)
+        db.session.commit()
+        case_id, author_id = case.id, entry.author_id
+    ids = (worker.id, colleague.id, chef.id)
+    with app.test_request_context("/"):
+        presence.load_case_page(case_id)
+        loaded = db.session.get(type(case), case_id)
+        ops.journal(worker, loaded)
+        ops.transitions(loaded)
+        statements: list[str] = []
+
+        def listener(*args, statements=statements):
+            statements.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            known = ops.staff_names([worker.id, colleague.id, author_id])
+            assert statements == []
+            everyone = ops.staff_names(ids)
+            assert len(statements) == 1  # only the manager was not known
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        plain = dict(db.session.execute(db.select(User.id, User.display_name).where(User.id.in_(ids))).all())
+        assert known == {i: plain[i] for i in (worker.id, colleague.id)} and everyone == plain
+        db.session.get(User, colleague.id).display_name = "Ny Namnsson"
+        assert ops.staff_names([colleague.id]) == {colleague.id: "Ny Namnsson"}  # (flushed first, then asked)
+        db.session.get(User, worker.id).display_name = "Annan Namnsson"
+        db.session.flush()  # (drops the kept names)
+        assert ops.staff_names([worker.id]) == {worker.id: "Annan Namnsson"}
+        db.session.rollback()
