@@ -1429,8 +1429,11 @@ class StartPanels:
 
 @dataclass(frozen=True)
 class _StartStatements:
-    recent: Any  # the newest few cases of each part of "my cases", each row with its part and the part's total
-    overdue: Any  # the same for the most overdue few (for a unit manager: of the unit's cases)
+    # One statement for both lists: the newest few cases of each part of "my cases" and the most overdue few (for
+    # a unit manager: of the unit's cases), each row with its part and the part's total; parts below `mine`
+    # are "my cases", the others "overdue".
+    cases: Any
+    mine: int
 
 
 _START_STATEMENTS: dict[tuple, _StartStatements] = {}
@@ -1446,7 +1449,8 @@ def _start_statements(actor: Any, now: date) -> _StartStatements:
     few they are co-assigned to, both also within what the worker may read: two parts, each ranked on its own
     (an OR of the two made PostgreSQL scan the whole unit) with LIMIT, in one UNION ALL. Each part gives its
     newest (or most overdue) few and, in the same pass over its rows, how many there are in all (the window
-    count is taken before the LIMIT); only those few are joined to their case rows."""
+    count is taken before the LIMIT); only those few are joined to their case rows. The overdue list's parts are
+    in the same UNION ALL (one statement, one round trip, for both lists; a case in both comes twice)."""
     manager = actor.role is Role.ENHETSCHEF
     key = (policy.readable_cases_key(actor), actor.id, now, manager)
     statements = _START_STATEMENTS.get(key)
@@ -1457,15 +1461,14 @@ def _start_statements(actor: Any, now: date) -> _StartStatements:
         CaseAssignment.user_id == actor.id, CaseAssignment.ended_at.is_(None), CaseAssignment.responsible.is_(False))
     mine = [and_(in_unit, Case.responsible_id == actor.id), and_(in_unit, Case.id.in_(co_assigned))]
 
-    def ranked(parts: list, order) -> Any:
-        members = [select(Case.id.label("case_id"), func.count().over().label("total"), literal(n).label("part"))
-                   .where(where).order_by(order).limit(START_ITEMS).subquery() for n, where in enumerate(parts)]
-        ids = union_all(*(select(m) for m in members)).subquery() if len(members) > 1 else members[0]
-        return select(Case, ids.c.part, ids.c.total).join(ids, ids.c.case_id == Case.id)
-
     late = Case.next_due_on < now
     overdue = [and_(in_unit, late)] if manager else [and_(part, late) for part in mine]
-    statements = _StartStatements(ranked(mine, Case.updated_at.desc()), ranked(overdue, Case.next_due_on))
+    parts = [(where, Case.updated_at.desc()) for where in mine] + [(where, Case.next_due_on) for where in overdue]
+    members = [select(Case.id.label("case_id"), func.count().over().label("total"), literal(n).label("part"))
+               .where(where).order_by(order).limit(START_ITEMS).subquery() for n, (where, order) in enumerate(parts)]
+    ids = union_all(*(select(m) for m in members)).subquery()
+    statements = _StartStatements(select(Case, ids.c.part, ids.c.total).join(ids, ids.c.case_id == Case.id),
+                                  len(mine))
     if len(_START_STATEMENTS) >= _KEPT_START_STATEMENTS:
         _START_STATEMENTS.clear()
     _START_STATEMENTS[key] = statements
@@ -1498,9 +1501,10 @@ def start_panels(actor: Any) -> StartPanels:
         return result
     now = today()
     statements = _start_statements(actor, now)
-    my_cases, result.my_total = _ranked_cases(db.session.execute(statements.recent).all(),
+    rows = db.session.execute(statements.cases).all()
+    my_cases, result.my_total = _ranked_cases([r for r in rows if r.part < statements.mine],
                                               key=lambda c: c.updated_at, reverse=True)
-    overdue_cases, result.overdue_total = _ranked_cases(db.session.execute(statements.overdue).all(),
+    overdue_cases, result.overdue_total = _ranked_cases([r for r in rows if r.part >= statements.mine],
                                                         key=lambda c: c.next_due_on)
     follow = db.session.execute(_start_follow_ups_statement(), {
         "actor_id": actor.id, "until": now + timedelta(days=FOLLOW_UP_HORIZON)}).all()
