@@ -355,3 +355,41 @@ def test_start_page_counts_the_unused_recovery_codes(client, auth, make_user, db
     db.session.commit()
     assert f"<dd>{len(codes) - 1}</dd>" in client.get("/").get_data(as_text=True)
     assert ops.unused_recovery_codes(user) == len(codes) - 1
+
+
+def test_the_start_pages_code_count_comes_with_the_user_and_is_asked_again_after_a_change(
+        app, client, auth, make_user, db):
+    """The signed-in user's statement carries the count of unused recovery codes, so the start page asks no
+    statement of its own for it; within a request, a count kept from the user's load is not used once anything
+    was written (a code used, say): the database is asked again."""
+    from sqlalchemy import event
+
+    account = make_user()
+    user = db.session.get(User, account.id)
+    codes = ops.replace_recovery_codes(user)
+    db.session.commit()
+    auth.login(account)
+    count_sql = str(ops._unused_codes_statement().compile(db.engine))
+    statements: list[str] = []
+
+    def listener(*args, statements=statements):
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        page = client.get("/").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert f"<dd>{len(codes)}</dd>" in page
+    assert statements and not any(s.strip() == count_sql.strip() for s in statements)
+    with app.test_request_context("/"):
+        user = db.session.get(User, account.id)
+        ops.remember_unused_recovery_codes(user, len(codes))
+        assert ops.unused_recovery_codes(user) == len(codes)
+        assert ops.use_recovery_code(user, codes[0])  # (pending: the kept count is not used)
+        assert ops.unused_recovery_codes(user) == len(codes) - 1
+        ops.remember_unused_recovery_codes(user, len(codes) - 1)
+        assert ops.use_recovery_code(user, codes[1])
+        db.session.flush()  # (drops the kept count)
+        assert ops.unused_recovery_codes(user) == len(codes) - 2
+        db.session.rollback()

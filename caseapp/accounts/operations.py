@@ -11,10 +11,12 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event, func, select
+from sqlalchemy.orm import Session
 
 from caseapp.accounts.models import RecoveryCode, Role, Unit, User
 from caseapp.extensions import db
@@ -178,9 +180,35 @@ def _unused_codes_statement():
         RecoveryCode.user_id == bindparam("user_id"), RecoveryCode.used_at.is_(None))
 
 
+_UNUSED_MEMO = "unused_recovery_codes"  # g: {user id: count} read with the signed-in user (caseapp._load_user)
+
+
+def unused_codes_column(user_id_column: Any):
+    """A column for the statement that loads the signed-in user: how many of their recovery codes are left.
+    Read with the user, the start page's count needs no statement of its own (`remember_unused_recovery_codes`)."""
+    return (select(func.count()).select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user_id_column, RecoveryCode.used_at.is_(None))
+            .scalar_subquery().label("unused_recovery_codes"))
+
+
+def remember_unused_recovery_codes(user: User, count: int | None) -> None:
+    """Keep for this request what `unused_codes_column` read with the user (dropped at every flush)."""
+    if has_request_context() and count is not None:
+        g.__dict__.setdefault(_UNUSED_MEMO, {})[user.id] = count
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_unused_codes(_session: Session, _flush_context) -> None:
+    if has_request_context():
+        g.__dict__.pop(_UNUSED_MEMO, None)
+
+
 def unused_recovery_codes(user: User) -> int:
     """How many of the user's recovery codes are left (the start page shows it): a count, not the code rows,
-    by a statement built once."""
+    by a statement built once; the count read with the signed-in user, where nothing was written since."""
+    memo = g.__dict__.get(_UNUSED_MEMO) if has_request_context() else None
+    if memo is not None and user.id in memo and db.session()._is_clean():
+        return memo[user.id]
     return db.session.scalar(_unused_codes_statement(), {"user_id": user.id}) or 0
 
 
