@@ -80,8 +80,8 @@ def test_keyboard_only_login(live_server, page, make_user):
     page.keyboard.type(account.password)
     page.keyboard.press("Enter")
     page.get_by_label("Engångskod").wait_for()
-    # The code field takes the focus on arrival (autofocus), which the browser applies once the page has loaded:
-    # typing before that lost the first digits on a loaded machine (CI, 2026-12-03).
+    # The code field takes the focus on arrival (autofocus), which the browser applies once the page has loaded;
+    # digits typed before that are lost (the likely cause of one refused code in a CI run on 2026-12-03).
     page.wait_for_function("document.activeElement && document.activeElement.id === 'code'")
     page.keyboard.type(_fresh_code(account))
     page.keyboard.press("Enter")
