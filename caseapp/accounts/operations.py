@@ -15,11 +15,11 @@ from typing import Any
 
 from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
 
 from caseapp.accounts.models import RecoveryCode, Role, Unit, User
 from caseapp.extensions import db
+from caseapp.requestmemo import dropped_at_flush, flush_pending
 from caseapp.security import audit, services
 from caseapp.security import auth as authlib
 from caseapp.timeutil import utcnow
@@ -180,7 +180,8 @@ def _unused_codes_statement():
         RecoveryCode.user_id == bindparam("user_id"), RecoveryCode.used_at.is_(None))
 
 
-_UNUSED_MEMO = "unused_recovery_codes"  # g: {user id: count} read with the signed-in user (caseapp._load_user)
+# g: {user id: count} read with the signed-in user (caseapp._load_user), dropped at every flush (requestmemo)
+_UNUSED_MEMO = dropped_at_flush("unused_recovery_codes")
 
 
 def unused_codes_column(user_id_column: Any):
@@ -197,18 +198,13 @@ def remember_unused_recovery_codes(user: User, count: int | None) -> None:
         g.__dict__.setdefault(_UNUSED_MEMO, {})[user.id] = count
 
 
-@event.listens_for(Session, "after_flush")
-def _forget_unused_codes(_session: Session, _flush_context) -> None:
-    if has_request_context():
-        g.__dict__.pop(_UNUSED_MEMO, None)
-
-
 def unused_recovery_codes(user: User) -> int:
     """How many of the user's recovery codes are left (the start page shows it): a count, not the code rows,
     by a statement built once; the count read with the signed-in user, where nothing was written since."""
-    memo = g.__dict__.get(_UNUSED_MEMO) if has_request_context() else None
-    if memo is not None and user.id in memo and db.session()._is_clean():
-        return memo[user.id]
+    if has_request_context() and flush_pending():  # (pending changes written first: that drops the count)
+        memo = g.__dict__.get(_UNUSED_MEMO)
+        if memo is not None and user.id in memo:
+            return memo[user.id]
     return db.session.scalar(_unused_codes_statement(), {"user_id": user.id}) or 0
 
 

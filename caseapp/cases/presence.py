@@ -22,13 +22,13 @@ from functools import cache
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import bindparam, event, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, exists, select
 
 from caseapp.extensions import db
+from caseapp.requestmemo import dropped_at_flush, flush_pending
 from caseapp.timeutil import to_local, utcnow
 
-_MEMO = "case_presence"
+_MEMO = dropped_at_flush("case_presence")
 
 
 @dataclass(frozen=True)
@@ -72,29 +72,16 @@ def _statement():
 
 def _memoized(name: str, key: Any, compute: Callable[[], Any]) -> Any:
     """The request's memo `name` for `key`, else `compute()` kept there (outside a request: computed each time).
-    A kept value is used only while no unflushed change could make it wrong (see _flush_pending)."""
+    A kept value is used only while no unflushed change could make it wrong (requestmemo.flush_pending)."""
     if not has_request_context():
         return compute()
     memo = g.__dict__.setdefault(name, {})
     if key in memo:
-        if _flush_pending() and memo is g.__dict__.get(name):
+        if flush_pending() and memo is g.__dict__.get(name):
             return memo[key]
         memo = g.__dict__.setdefault(name, {})  # (the flush dropped it: a fresh one)
     value = memo[key] = compute()
     return value
-
-
-def _flush_pending() -> bool:
-    """What a query's autoflush would do before a memo is trusted: rows added, changed or deleted but not yet
-    flushed are written first, which drops the memos (see _forget), so that a memo never hides them. Returns
-    False where the memo cannot be trusted (pending changes inside `no_autoflush`: ask the database)."""
-    session = db.session()
-    if session._is_clean():
-        return True
-    if session.autoflush:
-        session.flush()
-        return True
-    return False
 
 
 def case_presence(case_id: uuid.UUID) -> Presence:
@@ -112,7 +99,7 @@ class ReachPresence:
     linked_children: bool
 
 
-_REACH_MEMO = "reach_presence"
+_REACH_MEMO = dropped_at_flush("reach_presence")
 
 
 @cache
@@ -152,9 +139,9 @@ def reach_presence(actor: Any) -> ReachPresence:
     return _memoized(_REACH_MEMO, getattr(actor, "id", None), ask)
 
 
-_ASSIGNMENTS_MEMO = "case_active_assignments"
+_ASSIGNMENTS_MEMO = dropped_at_flush("case_active_assignments")
 _LOADED = "case_page_loaded"
-_NAMES_MEMO = "staff_display_names"
+_NAMES_MEMO = dropped_at_flush("staff_display_names")
 
 
 def known_staff_names() -> dict[uuid.UUID, str]:
@@ -162,7 +149,7 @@ def known_staff_names() -> dict[uuid.UUID, str]:
     and journal entries read their writers' names in the same statements), for operations.staff_names to ask the
     database only for the rest. Outside a request: a fresh dict (nothing kept). Dropped at every flush; pending
     changes are flushed first, as a query's autoflush would (inside no_autoflush: a fresh dict, ask the database)."""
-    if not has_request_context() or not _flush_pending():
+    if not has_request_context() or not flush_pending():
         return {}
     return g.__dict__.setdefault(_NAMES_MEMO, {})
 
@@ -232,17 +219,3 @@ def _assignments_statement():
 def forget_active_assignments() -> None:
     if has_request_context():
         g.__dict__.pop(_ASSIGNMENTS_MEMO, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, _previous_transaction) -> None:
-    _forget(session, None)  # (what a rolled-back flush wrote is gone again)
-
-
-@event.listens_for(Session, "after_flush")
-def _forget(session: Session, _flush_context) -> None:
-    if has_request_context():
-        g.__dict__.pop(_MEMO, None)
-        g.__dict__.pop(_REACH_MEMO, None)
-        g.__dict__.pop(_ASSIGNMENTS_MEMO, None)
-        g.__dict__.pop(_NAMES_MEMO, None)
