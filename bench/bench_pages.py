@@ -54,7 +54,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 from caseapp.extensions import db  # noqa: E402
-from caseapp.security import audit, fields  # noqa: E402
+from caseapp.security import audit, audit_chain, fields  # noqa: E402
 from caseapp.security import auth as authlib  # noqa: E402
 from caseapp.security.crypto import DataKey, wrap_aad  # noqa: E402
 from caseapp.security.keys import FileKeyProvider  # noqa: E402
@@ -124,6 +124,9 @@ def make_app(url: str, key_dir: str):
         for table in db.metadata.sorted_tables:
             for index in table.indexes:
                 index.create(db.engine, checkfirst=True)
+        if db.engine.dialect.name == "postgresql":  # and the audit append function (migration 0014)
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql(audit_chain.PG_APPEND_FUNCTION_SQL)
     return app
 
 

@@ -134,3 +134,28 @@ def test_people_protected_before_access_lists_keep_their_workers(migration_app):
     db.session.commit()
     got = {(uuid.UUID(str(p)), uuid.UUID(str(u)), via) for p, u, via in rows}
     assert got == {(ids["victim"], ids["worker"], "assignment"), (ids["lone"], ids["other"], "registration")}
+
+
+@pytest.mark.skipif(not is_postgres(), reason="the audit append function is PostgreSQL's")
+def test_audit_append_function_comes_and_goes_with_0014(migration_app):
+    from caseapp.security import audit, audit_chain
+
+    def source():
+        with db.engine.connect() as conn:
+            return conn.execute(text("SELECT prosrc FROM pg_proc WHERE oid = pg_catalog.to_regprocedure(:sig)"),
+                                {"sig": audit_chain.PG_APPEND_SIGNATURE}).scalar()
+
+    flask_migrate.upgrade(directory=MIGRATIONS, revision="0013")
+    assert source() is None
+    flask_migrate.upgrade(directory=MIGRATIONS)
+    assert source() is not None and source() in audit_chain.PG_APPEND_FUNCTION_SQL
+    migration_app.config.update(AUDIT_SINK="none", AUDIT_CHECKPOINT_EVERY=0, AUDIT_CHECKPOINT_MINUTES=None)
+    audit.record("view", actor=None, object_type="case", object_id="c1")
+    db.session.commit()
+    assert db.session.execute(text("SELECT seq FROM audit_events")).scalars().all() == [1]
+    with db.engine.connect() as conn:
+        result = audit_chain.verify_chain(conn, migration_app.extensions["caseapp.keys"].audit_public_key(), None)
+    assert result.ok, [p.describe() for p in result.problems]
+    db.session.commit()
+    flask_migrate.downgrade(directory=MIGRATIONS, revision="0013")
+    assert source() is None

@@ -29,6 +29,7 @@ from typing import Any
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import (
+    DDL,
     BigInteger,
     DateTime,
     ForeignKey,
@@ -112,6 +113,14 @@ class AuditEventSubject(db.Model):
 
     event_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("audit_events.id"), primary_key=True)
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+
+# PostgreSQL: the one-call append function (audit_chain.PG_APPEND_FUNCTION_SQL) is created with the tables by
+# `create_all` (tests, bench) as migration 0014 creates it in a migrated database.
+event.listen(AuditEventSubject.__table__, "after_create",
+             DDL(audit_chain.PG_APPEND_FUNCTION_SQL).execute_if(dialect="postgresql"))
+event.listen(AuditEventSubject.__table__, "after_drop",
+             DDL(audit_chain.PG_DROP_APPEND_FUNCTION_SQL).execute_if(dialect="postgresql"))
 
 
 def about_person(person_id: Any):
@@ -349,13 +358,18 @@ def _append(session: Session, events: list[dict[str, Any] | AuditEvent]) -> None
         rows.append(row)
     conn = session.connection()
     relax = _relax_allowed(conn, rows)
-    head, relaxed = audit_chain.lock_read_head(conn, relax_if_clean=relax)
-    seq, head_hash = audit_chain.chain_rows(rows, head.seq, head.hash)
-    if len(rows) == 1 and rows[0].get(_SUBJECTS) and conn.dialect.name == "postgresql":
-        ids = [_insert_event_with_subjects(conn, rows[0])]  # the common list page: one round trip, not two
+    if len(rows) == 1 and audit_chain.pg_append_function(conn):
+        # The common page (one event): lock, head, hash and insert in one call (audit_chain.append_one_pg).
+        head, relaxed = audit_chain.append_one_pg(conn, rows[0], rows[0].get(_SUBJECTS), relax_if_clean=relax)
+        seq, head_hash, ids = rows[0]["seq"], rows[0]["hash"], [rows[0]["id"]]
     else:
-        ids = _insert_events(conn, rows)
-        _insert_subjects(conn, rows)
+        head, relaxed = audit_chain.lock_read_head(conn, relax_if_clean=relax)
+        seq, head_hash = audit_chain.chain_rows(rows, head.seq, head.hash)
+        if len(rows) == 1 and rows[0].get(_SUBJECTS) and conn.dialect.name == "postgresql":
+            ids = [_insert_event_with_subjects(conn, rows[0])]  # without the function: two round trips, not three
+        else:
+            ids = _insert_events(conn, rows)
+            _insert_subjects(conn, rows)
     for obj, row in objects:
         obj.id, obj.seq, obj.prev_hash, obj.hash = row["id"], row["seq"], row["prev_hash"], row["hash"]
         if obj.occurred_at is None or obj.outcome is None:

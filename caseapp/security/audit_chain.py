@@ -58,6 +58,9 @@ EVENT_COLUMNS = (
 _HEADER = struct.Struct(">4sQqB16s16s16s8i32s")
 # The verifier packs the header's start (magic, seq, time) itself; the database assembles the rest (_EVENTS_SQL).
 _HEADER_START = struct.Struct(">4sQq")
+# The header's middle: the flags byte, the three UUIDs and the eight text lengths (then prev_hash ends the header).
+_BODY = struct.Struct(">B16s16s16s8i")
+assert _HEADER.size == _HEADER_START.size + _BODY.size + 32  # noqa: S101 - big-endian structs have no padding
 _CHECKPOINT = struct.Struct(">4sqQQ32sB")
 _EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
@@ -95,16 +98,14 @@ def uuid_bytes(value: Any) -> bytes | None:
     return uuid.UUID(str(value)).bytes
 
 
-def encode_event(
-    seq: int,
-    occurred_us: int,
+def encode_body(
     actor_user: bytes | None,
     actor_unit: bytes | None,
     subject: bytes | None,
     texts: Sequence[str | None],
-    prev_hash: bytes,
-) -> bytes:
-    """Canonical encoding v1 (see the module docstring). UUIDs as 16 bytes or None; `texts` in TEXT_FIELDS order."""
+) -> tuple[bytes, bytes]:
+    """The parts of an event's encoding that do not depend on its place in the chain: the header's middle (the
+    flags byte, the three UUIDs, the eight text lengths) and the strings. UUIDs as 16 bytes or None."""
     lens = []
     parts = []
     for text in texts:
@@ -115,26 +116,41 @@ def encode_event(
             lens.append(len(raw))
             parts.append(raw)
     flags = (actor_user is not None) | (actor_unit is not None) << 1 | (subject is not None) << 2
-    return _HEADER.pack(
-        EVENT_MAGIC, seq, occurred_us, flags,
-        actor_user or _NO_UUID, actor_unit or _NO_UUID, subject or _NO_UUID,
-        *lens, prev_hash,
-    ) + b"".join(parts)
+    body = _BODY.pack(flags, actor_user or _NO_UUID, actor_unit or _NO_UUID, subject or _NO_UUID, *lens)
+    return body, b"".join(parts)
+
+
+def encode_event(
+    seq: int,
+    occurred_us: int,
+    actor_user: bytes | None,
+    actor_unit: bytes | None,
+    subject: bytes | None,
+    texts: Sequence[str | None],
+    prev_hash: bytes,
+) -> bytes:
+    """Canonical encoding v1 (see the module docstring). UUIDs as 16 bytes or None; `texts` in TEXT_FIELDS order."""
+    body, strings = encode_body(actor_user, actor_unit, subject, texts)
+    return _HEADER_START.pack(EVENT_MAGIC, seq, occurred_us) + body + prev_hash + strings
+
+
+def _body_of(fields: dict[str, Any]) -> tuple[bytes, bytes]:
+    return encode_body(
+        uuid_bytes(fields.get("actor_user_id")),
+        uuid_bytes(fields.get("actor_unit_id")),
+        uuid_bytes(fields.get("subject_person_id")),
+        [fields.get(name) for name in TEXT_FIELDS],
+    )
 
 
 def event_hash(fields: dict[str, Any], seq: int, prev_hash: bytes) -> bytes:
     """Hash of an event given as a dict of column values (Python types: datetime, UUID, str)."""
-    return hashlib.sha256(
-        encode_event(
-            seq,
-            micros(fields["occurred_at"]),
-            uuid_bytes(fields.get("actor_user_id")),
-            uuid_bytes(fields.get("actor_unit_id")),
-            uuid_bytes(fields.get("subject_person_id")),
-            [fields.get(name) for name in TEXT_FIELDS],
-            prev_hash,
-        )
-    ).digest()
+    body, strings = _body_of(fields)
+    return _hash_parts(seq, micros(fields["occurred_at"]), body, strings, prev_hash)
+
+
+def _hash_parts(seq: int, occurred_us: int, body: bytes, strings: bytes, prev_hash: bytes) -> bytes:
+    return hashlib.sha256(_HEADER_START.pack(EVENT_MAGIC, seq, occurred_us) + body + prev_hash + strings).digest()
 
 
 def chain_rows(rows: Iterable[dict[str, Any]], head_seq: int, head_hash: bytes) -> tuple[int, bytes]:
@@ -224,6 +240,119 @@ def lock_read_head(connection, *, relax_if_clean: bool = False) -> tuple[Head, b
     if row is None:
         return EMPTY_HEAD, relaxed
     return Head(row[0], row[1], bytes(row[2])), relaxed
+
+
+# ------------------------------------------------------------------------ one-call append (PostgreSQL)
+
+# The lock, the head read, the hash and the insert of one event (and its listed subjects) in one prepared call,
+# instead of two round trips (the lock and head read, then the INSERT). The server hashes exactly the bytes the
+# client sends (the encoding's middle and strings, built by `encode_body`) with the magic, seq and time in front and
+# prev_hash between: the same encoding v1. The caller recomputes the hash from the returned seq and prev_hash before
+# the commit (`append_one_pg`), and `caseapp audit verify` recomputes every hash itself, so the server's hashing is
+# checked twice and never trusted. The function statements each take a fresh snapshot (VOLATILE, READ COMMITTED),
+# so the head read after the lock sees the previous holder's event, as with two statements. Versioned by name:
+# a change is a new function and a new migration (0014 created v1), never an edit of this text.
+PG_APPEND_FUNCTION = "caseapp_audit_append_v1"
+_PG_APPEND_ARGS = ("timestamp without time zone, uuid, uuid, text, text, text, text, text, uuid, text, text, text, "
+                   "bigint, bytea, bytea, uuid[], boolean")
+PG_APPEND_SIGNATURE = f"{PG_APPEND_FUNCTION}({_PG_APPEND_ARGS})"
+PG_APPEND_FUNCTION_SQL = f"""CREATE OR REPLACE FUNCTION {PG_APPEND_FUNCTION}(
+    p_occurred_at timestamp without time zone, p_actor_user_id uuid, p_actor_unit_id uuid, p_actor_role text,
+    p_action text, p_outcome text, p_object_type text, p_object_id text, p_subject_person_id uuid,
+    p_request_id text, p_ip text, p_details text,
+    p_occurred_us bigint, p_body bytea, p_strings bytea, p_subjects uuid[], p_relax boolean,
+    OUT new_id bigint, OUT new_seq bigint, OUT new_prev_hash bytea, OUT new_hash bytea, OUT relaxed boolean)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    isolation text := pg_catalog.current_setting('transaction_isolation');
+BEGIN
+    IF isolation <> 'read committed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = 'the audit chain needs READ COMMITTED transactions, this one is ' || isolation;
+    END IF;
+    relaxed := false;
+    IF p_relax THEN  -- asynchronous commit only for a transaction that has written nothing yet (PostgreSQL 13+)
+        relaxed := pg_catalog.pg_current_xact_id_if_assigned() IS NULL;
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock({LOCK_KEY});
+    SELECT e.seq, e.hash INTO new_seq, new_prev_hash FROM audit_events e ORDER BY e.id DESC LIMIT 1;
+    IF NOT FOUND THEN
+        new_seq := 0;
+        new_prev_hash := '\\x{GENESIS.hex()}'::bytea;
+    END IF;
+    new_seq := new_seq + 1;
+    new_hash := pg_catalog.sha256('\\x{EVENT_MAGIC.hex()}'::bytea || pg_catalog.int8send(new_seq)
+        || pg_catalog.int8send(p_occurred_us) || p_body || new_prev_hash || p_strings);
+    INSERT INTO audit_events (occurred_at, actor_user_id, actor_unit_id, actor_role, action, outcome, object_type,
+                              object_id, subject_person_id, request_id, ip, details, seq, prev_hash, hash)
+    VALUES (p_occurred_at, p_actor_user_id, p_actor_unit_id, p_actor_role, p_action, p_outcome, p_object_type,
+            p_object_id, p_subject_person_id, p_request_id, p_ip, p_details, new_seq, new_prev_hash, new_hash)
+    RETURNING id INTO new_id;
+    IF p_subjects IS NOT NULL THEN
+        INSERT INTO audit_event_subjects (event_id, person_id) SELECT new_id, person FROM unnest(p_subjects) AS person;
+    END IF;
+    IF relaxed THEN
+        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+    END IF;
+END
+$fn$"""  # noqa: S608 - constants only
+PG_DROP_APPEND_FUNCTION_SQL = f"DROP FUNCTION IF EXISTS {PG_APPEND_SIGNATURE}"
+_PG_APPEND_CALL = (
+    f"SELECT new_id, new_seq, new_prev_hash, new_hash, relaxed FROM {PG_APPEND_FUNCTION}("  # noqa: S608 - constant
+    "%s::timestamp, %s::uuid, %s::uuid, %s::text, %s::text, %s::text, %s::text, %s::text, %s::uuid, %s::text, "
+    "%s::text, %s::text, %s::bigint, %s::bytea, %s::bytea, %s::uuid[], %s::boolean)"
+)
+_APPEND_COLUMNS = ("occurred_at", "actor_user_id", "actor_unit_id", "actor_role", "action", "outcome", "object_type",
+                   "object_id", "subject_person_id", "request_id", "ip", "details")
+_HAS_APPEND = "caseapp.audit.pg_append_v1"  # Connection.info: whether this connection's database has the function
+
+
+def pg_append_function(connection) -> bool:
+    """Whether `append_one_pg` can be used on this connection: PostgreSQL with the function installed (migration
+    0014, or `create_all`). Asked once per database connection; a database without it (not migrated yet) keeps
+    the two-statement path and says so in the log."""
+    if connection.dialect.name != "postgresql":
+        return False
+    info = connection.info
+    known = info.get(_HAS_APPEND)
+    if known is None:
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT pg_catalog.to_regprocedure(%s) IS NOT NULL", [PG_APPEND_SIGNATURE])
+            known = info[_HAS_APPEND] = bool(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+        if not known:
+            log.warning("audit: %s is missing (run the migrations); events are appended in two statements",
+                        PG_APPEND_SIGNATURE)
+    return known
+
+
+def forget_pg_append_function(connection) -> None:
+    """Ask again on the next append (after the function was created or dropped on this connection's database)."""
+    connection.info.pop(_HAS_APPEND, None)
+
+
+def append_one_pg(connection, fields: dict[str, Any], subjects: Sequence[uuid.UUID] | None = None, *,
+                  relax_if_clean: bool = False) -> tuple[Head, bool]:
+    """PostgreSQL: chain and insert one event (a dict of column values, as `chain_rows` takes) with its listed
+    subjects in one call of the append function, holding the chain lock to the end of the transaction. Sets
+    id, seq, prev_hash and hash on `fields`; returns (the head before it, relaxed) as `lock_read_head` does.
+    Raises ChainError, before the commit, if the server's hash is not the encoding's."""
+    occurred_us = micros(fields["occurred_at"])
+    body, strings = _body_of(fields)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(_PG_APPEND_CALL, [*(fields[name] for name in _APPEND_COLUMNS), occurred_us, body, strings,
+                                         list(subjects) if subjects else None, relax_if_clean])
+        new_id, seq, prev_hash, digest, relaxed = cursor.fetchone()
+    finally:
+        cursor.close()
+    prev_hash, digest = bytes(prev_hash), bytes(digest)
+    if digest != _hash_parts(seq, occurred_us, body, strings, prev_hash):
+        raise ChainError(f"audit append: the database's hash of event seq {seq} is not the canonical encoding's")
+    fields.update(id=new_id, seq=seq, prev_hash=prev_hash, hash=digest)
+    return Head(None, seq - 1, prev_hash), relaxed
 
 
 # --------------------------------------------------------------------------------------- checkpoints
