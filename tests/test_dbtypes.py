@@ -52,3 +52,55 @@ def test_a_row_reads_back_equal(make_user):
     db.session.expunge_all()
     again = db.session.scalar(sqlalchemy.select(User.id).where(User.id == uid))
     assert again == uid and isinstance(again, uuid.UUID)
+
+
+# ------------------------------------------------------------ in_constants and in_uuid_list (no post-compile SQL)
+
+def _compiled(statement):
+    return statement.compile(dialect=db.engine.dialect)
+
+
+def test_in_constants_selects_what_in_selects_and_needs_no_rewrite(app, db, make_user):
+    from sqlalchemy import select
+
+    from caseapp.accounts.models import Role, User
+    from caseapp.dbtypes import in_constants
+
+    users = {role: make_user(role).user.id for role in (Role.HANDLAGGARE, Role.ENHETSCHEF, Role.LOGGGRANSKARE)}
+    for wanted in ([Role.HANDLAGGARE], [Role.HANDLAGGARE, Role.ENHETSCHEF], ["logggranskare", Role.ENHETSCHEF]):
+        statement = select(User.id).where(in_constants(User.role, wanted)).order_by(User.id)
+        compiled = _compiled(statement)
+        assert not compiled.post_compile_params and not compiled.literal_execute_params
+        expected = db.session.scalars(select(User.id).where(User.role.in_(wanted)).order_by(User.id)).all()
+        assert db.session.scalars(statement).all() == expected
+        assert len(expected) == len(wanted) and set(expected) <= set(users.values())
+    # the same codes in another order are the same SQL (one cached statement)
+    assert str(_compiled(select(User.id).where(in_constants(User.role, [Role.ENHETSCHEF, Role.HANDLAGGARE])))) == \
+        str(_compiled(select(User.id).where(in_constants(User.role, [Role.HANDLAGGARE, Role.ENHETSCHEF]))))
+
+
+@pytest.mark.parametrize("bad", [[], ["x' OR '1'='1"], ["Enhetschef"], [1], [None], ["a" * 65]])
+def test_in_constants_takes_only_codes(bad):
+    from caseapp.accounts.models import User
+    from caseapp.dbtypes import in_constants
+
+    with pytest.raises(ValueError):
+        in_constants(User.role, bad)
+
+
+def test_in_uuid_list_selects_what_in_selects_for_any_length(app, db, make_user):
+    from sqlalchemy import bindparam, select
+
+    from caseapp.accounts.models import Role, User
+    from caseapp.dbtypes import in_uuid_list
+
+    ids = sorted(make_user(Role.HANDLAGGARE).user.id for _ in range(4))
+    statement = select(User.id).where(in_uuid_list(User.id, "ids")).order_by(User.id)
+    compiled = _compiled(statement)
+    assert not compiled.post_compile_params and not compiled.literal_execute_params
+    expanding = select(User.id).where(User.id.in_(bindparam("ids", expanding=True))).order_by(User.id)
+    for wanted in ([], ids[:1], ids[1:], [ids[0], uuid.uuid4(), ids[2]], [str(ids[3])]):
+        got = db.session.scalars(statement, {"ids": wanted}).all()
+        assert got == db.session.scalars(expanding, {"ids": [uuid.UUID(str(i)) for i in wanted]}).all()
+        assert got == sorted(uuid.UUID(str(i)) for i in wanted if uuid.UUID(str(i)) in ids)
+    assert str(_compiled(statement)) == str(compiled)  # one SQL text for every length

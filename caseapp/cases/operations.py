@@ -56,6 +56,7 @@ from caseapp.cases.models import (
 from caseapp.cases.presence import active_assignments as _active_assignments
 from caseapp.cases.presence import case_presence, known_staff_names, remember_staff_names
 from caseapp.cases.workflow import CaseDates, CaseFacts, FocusArea, Intake, State, WorkflowError
+from caseapp.dbtypes import in_constants, in_uuid_list
 from caseapp.extensions import db
 from caseapp.people.models import Person
 from caseapp.security import audit, policy
@@ -162,9 +163,9 @@ def _stmt(name: str):
     """The case page's read statements, built once with bound parameters: building a select (coercing every
     clause) costs more than running it from SQLAlchemy's compiled cache. Same SQL as writing them inline."""
     if name == "people":
-        return select(Person).where(Person.id.in_(bindparam("ids", expanding=True)))
+        return select(Person).where(in_uuid_list(Person.id, "ids"))
     if name == "staff_names":
-        return select(User.id, User.display_name).where(User.id.in_(bindparam("ids", expanding=True)))
+        return select(User.id, User.display_name).where(in_uuid_list(User.id, "ids"))
     if name == "transitions":  # (with the name of who made each: see staff_names)
         return (select(CaseTransition, User.display_name).outerjoin(User, User.id == CaseTransition.by)
                 .where(CaseTransition.case_id == bindparam("case_id"))
@@ -1456,7 +1457,7 @@ def _start_statements(actor: Any, now: date) -> _StartStatements:
     statements = _START_STATEMENTS.get(key)
     if statements is not None:
         return statements
-    in_unit = and_(policy.readable_cases_clause(actor), Case.state.in_(OPEN_STATES))
+    in_unit = and_(policy.readable_cases_clause(actor), in_constants(Case.state, OPEN_STATES))
     co_assigned = select(CaseAssignment.case_id).where(
         CaseAssignment.user_id == actor.id, CaseAssignment.ended_at.is_(None), CaseAssignment.responsible.is_(False))
     mine = [and_(in_unit, Case.responsible_id == actor.id), and_(in_unit, Case.id.in_(co_assigned))]
@@ -1549,9 +1550,11 @@ def caseload(actor: Any) -> list[CaseloadRow]:
     counts: dict[uuid.UUID | None, dict[State, int]] = defaultdict(dict)
     for worker_id, state, n in db.session.execute(
             select(Case.responsible_id, Case.state, func.count())
-            .where(Case.unit_id == unit_id, Case.state.in_(OPEN_STATES))
+            .where(Case.unit_id == unit_id, in_constants(Case.state, OPEN_STATES))
             .group_by(Case.responsible_id, Case.state)):
         counts[worker_id][state] = n
+    # The open states bound, not written in (in_constants): written in, PostgreSQL's generic plan knows they are
+    # nearly every case and took the (unit, state) index instead of (unit, next_due_on): 0.2 -> 1.4 ms (2026-12-04).
     overdue = dict(db.session.execute(
         select(Case.responsible_id, func.count())
         .where(Case.unit_id == unit_id, Case.state.in_(OPEN_STATES), Case.next_due_on < today())

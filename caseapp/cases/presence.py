@@ -24,6 +24,7 @@ from typing import Any
 from flask import g, has_request_context
 from sqlalchemy import bindparam, exists, select
 
+from caseapp.dbtypes import in_constants
 from caseapp.extensions import db
 from caseapp.requestmemo import dropped_at_flush, flush_pending
 from caseapp.timeutil import to_local, utcnow
@@ -117,7 +118,7 @@ def _reach_statement():
     return select(
         exists(select(Plan.id).where(Plan.superseded_at.is_(None), Plan.review_on < bindparam("today"),
                                      in_reach(Plan.case_id))),
-        exists(select(Referral.id).where(Referral.state.in_(list(WAITING_STATES)),
+        exists(select(Referral.id).where(in_constants(Referral.state, WAITING_STATES),
                                          Referral.follow_up_on < bindparam("today"), in_reach(Referral.case_id))),
         exists(select(WitnessChild.id).where(in_reach(WitnessChild.victim_case_id))),
     )

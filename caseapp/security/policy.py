@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from flask import abort
 
 from caseapp.accounts.models import Role
+from caseapp.dbtypes import in_constants, in_uuid_list
 from caseapp.security import audit
 
 # Permissions every signed-in member of staff has (their own account).
@@ -379,11 +380,12 @@ def emergency_ids_column(user_id_column: Any):
     active emergency grants as one string (ids separated by commas, or NULL), with the bound parameter
     `emergency_now`. Read with the user, the grants need no statement of their own on every page
     (`remember_emergency_case_ids`); the rule is the one of `emergency_case_ids`."""
-    from sqlalchemy import String, bindparam, cast, func, select
+    from sqlalchemy import String, bindparam, cast, func, literal_column, select
 
     from caseapp.supervision.models import EmergencyAccess
 
-    return (select(func.aggregate_strings(cast(EmergencyAccess.case_id, String), ","))
+    # (the separator as SQL text: given as a str, it is a literal-execute parameter, rendered on every execution)
+    return (select(func.aggregate_strings(cast(EmergencyAccess.case_id, String), literal_column("','")))
             .where(_active_grant(user_id_column, bindparam("emergency_now")))
             .scalar_subquery().label("emergency_case_ids"))
 
@@ -413,8 +415,7 @@ def reach_clause(case_id_column: Any, case_unit_column: Any):
     """The SQL of `reach` on a case's id and unit columns, with the bound parameters reach_unit, reach_extra."""
     from sqlalchemy import bindparam, or_
 
-    return or_(case_unit_column == bindparam("reach_unit"),
-               case_id_column.in_(bindparam("reach_extra", expanding=True)))
+    return or_(case_unit_column == bindparam("reach_unit"), in_uuid_list(case_id_column, "reach_extra"))
 
 
 @cache
@@ -678,7 +679,7 @@ def assignable_workers(unit_id: Any):
     from caseapp.accounts.models import User
 
     return (select(User).where(User.unit_id == unit_id, User.disabled_at.is_(None),
-                               User.role.in_(list(CASE_WORKER_ROLES) + [Role.ENHETSCHEF]))
+                               in_constants(User.role, [*CASE_WORKER_ROLES, Role.ENHETSCHEF]))
             .order_by(User.display_name))
 
 
