@@ -1387,9 +1387,9 @@ def search(actor: Any, text: Any) -> SearchResult:
         raise CaseworkError({"q": next(iter(err.errors.values()))}) from None
     result = SearchResult(by, people)
     if people:
-        rows = db.session.scalars(select(Case).where(Case.person_id.in_([p.id for p in people]),
+        rows = db.session.scalars(select(Case).where(in_uuid_list(Case.person_id, "people_ids"),
                                                      policy.readable_cases_clause(actor))
-                                  .order_by(Case.received_on.desc()))
+                                  .order_by(Case.received_on.desc()), {"people_ids": [p.id for p in people]})
         for c in rows:
             result.cases.setdefault(c.person_id, []).append(c)
     return result
