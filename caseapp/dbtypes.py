@@ -82,7 +82,7 @@ class _UuidList(sqlalchemy.types.TypeDecorator):
         return dialect.type_descriptor(sqlalchemy.String())
 
     def process_bind_param(self, value, dialect):
-        ids = [v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in (value or ())]
+        ids = [v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in (value or ()) if v is not None]
         if dialect.name == "postgresql":
             return ids
         return json.dumps([v.hex for v in ids])

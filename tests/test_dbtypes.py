@@ -99,8 +99,9 @@ def test_in_uuid_list_selects_what_in_selects_for_any_length(app, db, make_user)
     compiled = _compiled(statement)
     assert not compiled.post_compile_params and not compiled.literal_execute_params
     expanding = select(User.id).where(User.id.in_(bindparam("ids", expanding=True))).order_by(User.id)
-    for wanted in ([], ids[:1], ids[1:], [ids[0], uuid.uuid4(), ids[2]], [str(ids[3])]):
+    for wanted in ([], ids[:1], ids[1:], [ids[0], uuid.uuid4(), ids[2]], [str(ids[3])], [None, ids[1]]):
         got = db.session.scalars(statement, {"ids": wanted}).all()
-        assert got == db.session.scalars(expanding, {"ids": [uuid.UUID(str(i)) for i in wanted]}).all()
-        assert got == sorted(uuid.UUID(str(i)) for i in wanted if uuid.UUID(str(i)) in ids)
+        given = [uuid.UUID(str(i)) for i in wanted if i is not None]
+        assert got == db.session.scalars(expanding, {"ids": given}).all()  # (NULL in a list matches nothing)
+        assert got == sorted(i for i in given if i in ids)
     assert str(_compiled(statement)) == str(compiled)  # one SQL text for every length
