@@ -328,11 +328,6 @@ def pg_append_function(connection) -> bool:
     return known
 
 
-def forget_pg_append_function(connection) -> None:
-    """Ask again on the next append (after the function was created or dropped on this connection's database)."""
-    connection.info.pop(_HAS_APPEND, None)
-
-
 def append_one_pg(connection, fields: dict[str, Any], subjects: Sequence[uuid.UUID] | None = None, *,
                   relax_if_clean: bool = False) -> tuple[Head, bool]:
     """PostgreSQL: chain and insert one event (a dict of column values, as `chain_rows` takes) with its listed
