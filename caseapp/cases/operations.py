@@ -158,6 +158,17 @@ def _now():
     return utcnow()
 
 
+def _with_type_and_person(soonest):
+    """The start page's soonest follow-ups (`soonest`, already limited) with their intervention type and person
+    (with the person's key row). Joined after the LIMIT: SQLite sorts after its joins, so joined inside it read
+    the person and the three key columns of every open follow-up in the horizon (0.55 against 0.15 ms)."""
+    f = soonest.subquery("soonest")
+    return (select(f.c.due_on, f.c.intervention_id, f.c.person_id, InterventionType, Person)
+            .join(InterventionType, InterventionType.id == f.c.type_id)
+            .outerjoin(Person, Person.id == f.c.person_id)
+            .order_by(f.c.due_on, f.c.follow_up_id))
+
+
 @cache
 def _stmt(name: str):
     """The case page's read statements, built once with bound parameters: building a select (coercing every
@@ -176,22 +187,22 @@ def _stmt(name: str):
                       InterventionFollowUp.done_on.is_(None), InterventionFollowUp.due_on <= bindparam("until"))
                .order_by(InterventionFollowUp.due_on, InterventionFollowUp.id).limit(START_ITEMS)
                .lateral("due"))
-        return (select(due.c.due_on, Intervention.id.label("intervention_id"), Intervention.person_id,
-                       InterventionType)
-                .select_from(Intervention).join(due, true())
-                .join(InterventionType, InterventionType.id == Intervention.type_id)
-                .where(Intervention.responsible_id == bindparam("actor_id"),
-                       Intervention.status != InterventionStatus.ENDED)
-                .order_by(due.c.due_on, due.c.id).limit(START_ITEMS))
-    if name == "start_follow_ups":  # the start page's follow-ups: the columns the panel shows, and the type
-        return (select(InterventionFollowUp.due_on, Intervention.id.label("intervention_id"),
-                       Intervention.person_id, InterventionType)
-                .join(Intervention, Intervention.id == InterventionFollowUp.intervention_id)
-                .join(InterventionType, InterventionType.id == Intervention.type_id)
-                .where(Intervention.responsible_id == bindparam("actor_id"),
-                       Intervention.status != InterventionStatus.ENDED, InterventionFollowUp.done_on.is_(None),
-                       InterventionFollowUp.due_on <= bindparam("until"))
-                .order_by(InterventionFollowUp.due_on, InterventionFollowUp.id).limit(START_ITEMS))
+        return _with_type_and_person(
+            select(due.c.due_on, due.c.id.label("follow_up_id"), Intervention.id.label("intervention_id"),
+                   Intervention.person_id, Intervention.type_id)
+            .select_from(Intervention).join(due, true())
+            .where(Intervention.responsible_id == bindparam("actor_id"),
+                   Intervention.status != InterventionStatus.ENDED)
+            .order_by(due.c.due_on, due.c.id).limit(START_ITEMS))
+    if name == "start_follow_ups":  # the start page's follow-ups: the columns the panel shows, the type, the person
+        return _with_type_and_person(
+            select(InterventionFollowUp.due_on, InterventionFollowUp.id.label("follow_up_id"),
+                   Intervention.id.label("intervention_id"), Intervention.person_id, Intervention.type_id)
+            .join(Intervention, Intervention.id == InterventionFollowUp.intervention_id)
+            .where(Intervention.responsible_id == bindparam("actor_id"),
+                   Intervention.status != InterventionStatus.ENDED, InterventionFollowUp.done_on.is_(None),
+                   InterventionFollowUp.due_on <= bindparam("until"))
+            .order_by(InterventionFollowUp.due_on, InterventionFollowUp.id).limit(START_ITEMS))
     if name == "start_drafts":  # the worker's drafts, each with its case (the panel shows its reference)
         return (select(JournalEntry, Case).outerjoin(Case, Case.id == JournalEntry.case_id)
                 .where(JournalEntry.author_id == bindparam("actor_id"), JournalEntry.signed_at.is_(None))
@@ -1468,8 +1479,10 @@ def _start_statements(actor: Any, now: date) -> _StartStatements:
     members = [select(Case.id.label("case_id"), func.count().over().label("total"), literal(n).label("part"))
                .where(where).order_by(order).limit(START_ITEMS).subquery() for n, (where, order) in enumerate(parts)]
     ids = union_all(*(select(m) for m in members)).subquery()
-    statements = _StartStatements(select(Case, ids.c.part, ids.c.total).join(ids, ids.c.case_id == Case.id),
-                                  len(mine))
+    # Each case with its person (and the person's key row, read with it), as the follow-ups come with theirs: the
+    # start page's people need a statement of their own only for others (see start_panels).
+    statements = _StartStatements(select(Case, Person, ids.c.part, ids.c.total).join(ids, ids.c.case_id == Case.id)
+                                  .outerjoin(Person, Person.id == Case.person_id), len(mine))
     if len(_START_STATEMENTS) >= _KEPT_START_STATEMENTS:
         _START_STATEMENTS.clear()
     _START_STATEMENTS[key] = statements
@@ -1516,16 +1529,20 @@ def start_panels(actor: Any) -> StartPanels:
             Decision.status == DecisionStatus.PROPOSED, Decision.unit_id == actor.unit_id)
             .order_by(Decision.proposed_at).limit(START_ITEMS)))
     person_ids = ([c.person_id for c in my_cases] + [c.person_id for c in overdue_cases]
-                  + [person_id for _d, _i, person_id, _t in follow] + [d.person_id for d, _c in drafts]
+                  + [f.person_id for f in follow] + [d.person_id for d, _c in drafts]
                   + [d.person_id for d in pending])
-    people = people_by_id(person_ids)
+    # The people of the cases and follow-ups came with them (each with its key row); people_by_id reads only the
+    # others (drafts of other cases, a manager's pending decisions), and often none. (The drafts are not joined
+    # to their people: SQLite would read a person for every unsigned draft of the worker before the LIMIT.)
+    people = {r.Person.id: r.Person for r in (*rows, *follow) if r.Person is not None}
+    people.update(people_by_id(p for p in person_ids if p not in people))
     result.my_cases = [CaseRow(c, people.get(c.person_id), "") for c in my_cases]
     for c in overdue_cases:
         passed = [d for d in deadlines(c) if d.overdue(now)]
         result.overdue.append(Overdue(c, people.get(c.person_id), [d.label for d in passed],
                                       min((d.due for d in passed), default=c.next_due_on)))
-    result.follow_ups = [FollowUpItem(intervention_id, itype, due_on, people.get(person_id), due_on < now)
-                         for due_on, intervention_id, person_id, itype in follow]
+    result.follow_ups = [FollowUpItem(f.intervention_id, f.InterventionType, f.due_on, people.get(f.person_id),
+                                      f.due_on < now) for f in follow]
     result.drafts = [(d, people.get(d.person_id), c) for d, c in drafts]
     result.pending = [(d, people.get(d.person_id)) for d in pending]
     _record_person_reads(actor, person_ids, "start")

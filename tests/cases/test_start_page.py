@@ -154,3 +154,63 @@ def test_the_soonest_open_follow_ups_of_ongoing_interventions_are_shown_in_order
         assert set(shown_ids) <= {items[0].id, items[1].id}
         assert db.session.get(Intervention, items[2].id).status is InterventionStatus.ENDED
         db.session.rollback()
+
+
+def test_the_start_pages_people_come_with_their_cases_and_follow_ups(app, make_user, catalogue, case_factory,
+                                                                       person_factory, monkeypatch):
+    """Names in every panel, no statement of their own for the people of the cases and follow-ups, and the
+    others (a draft on a case not in the list) still read, by people_by_id."""
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from caseapp.cases.models import InterventionType
+
+    worker = make_user(Role.HANDLAGGARE, "unga").user
+    anna = person_factory(worker, identity=PNR_ADULT, given_name="Annika")
+    bo = person_factory(worker, identity=PNR_ADULT2, given_name="Bosse")
+    older = case_factory(worker, anna)
+    with app.test_request_context("/"):
+        ops.create_entry(worker, db.session.get(type(older), older.id),
+                         ops.EntryData("anteckning", ops.today(), "Utkast."))
+        db.session.commit()
+    newer = case_factory(worker, bo)
+    with app.test_request_context("/"):
+        itype = db.session.scalar(db.select(InterventionType).where(InterventionType.code == "motivation"))
+        item = ops.add_intervention(worker, db.session.get(type(newer), newer.id), ops.InterventionData(
+            itype.id, "pagaende", ops.today(), None, worker.id, "Mål.", "Plan.", None, None))
+        db.session.flush()
+        ops.add_follow_up(worker, item, ops.today() + timedelta(days=2))
+        db.session.commit()
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def people_statements():
+        return [s for s in statements if s.lstrip().startswith("SELECT") and "FROM people \nWHERE people.id" in s]
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with app.test_request_context("/"):
+            panels = ops.start_panels(worker)
+            assert {row.person.given_name for row in panels.my_cases} == {"Annika", "Bosse"}
+            assert [f.person.given_name for f in panels.follow_ups] == ["Bosse"]
+            assert [p.given_name for _d, p, _c in panels.drafts] == ["Annika"]
+            assert people_statements() == []
+            db.session.rollback()
+        # With one case per list, the draft's case is not listed: its person is read on its own.
+        monkeypatch.setattr(ops, "START_ITEMS", 1)
+        monkeypatch.setattr(ops, "_START_STATEMENTS", {})
+        ops._stmt.cache_clear()
+        statements.clear()
+        with app.test_request_context("/"):
+            panels = ops.start_panels(worker)
+            assert [row.person.given_name for row in panels.my_cases] == ["Bosse"]
+            assert [p.given_name for _d, p, _c in panels.drafts] == ["Annika"]
+            assert len(people_statements()) == 1
+            db.session.rollback()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+        ops._stmt.cache_clear()
