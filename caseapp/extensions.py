@@ -149,3 +149,17 @@ def add_plan_cache_mode(engine, mode: str) -> None:
         return
     _PLANNED_ENGINES.add(engine)
     event.listen(engine, "do_connect", functools.partial(_plan_cache_option, mode))
+
+
+def execute_rows(statement, params=None):
+    """Run a statement that returns plain rows (columns and aggregates, no ORM objects) in the request's session
+    transaction, as `db.session.execute` does (autoflush first, unless inside `no_autoflush`; the same connection
+    and transaction), but straight on the session's connection: without the ORM's per-statement set-up of its
+    compile state and result, which it does not need for such rows. Measured 2026-12-04 on the start page's
+    reach check: 78 against 46 µs a call in a loop on SQLite (226 against 192 on PostgreSQL); used for that check,
+    the caseload's counts and staff names, ab_pages gave SQLite start 0.988 (5 rounds of 5 faster) and caseload
+    0.991, PostgreSQL 0.996 and 0.997 (noise). `Session._autoflush` is SQLAlchemy's own (private) step;
+    tests/test_execute_rows.py holds it to the behaviour of `session.execute`."""
+    session = db.session()
+    session._autoflush()
+    return session.connection().execute(statement, params or {})

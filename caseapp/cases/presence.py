@@ -25,7 +25,7 @@ from flask import g, has_request_context
 from sqlalchemy import bindparam, exists, select
 
 from caseapp.dbtypes import in_constants
-from caseapp.extensions import db
+from caseapp.extensions import db, execute_rows
 from caseapp.requestmemo import dropped_at_flush, flush_pending
 from caseapp.timeutil import to_local, utcnow
 
@@ -135,7 +135,7 @@ def reach_presence(actor: Any) -> ReachPresence:
 
     def ask() -> ReachPresence:
         params = {**policy.reach(actor), "today": to_local(utcnow()).date()}
-        return ReachPresence(*(bool(v) for v in db.session.execute(_reach_statement(), params).one()))
+        return ReachPresence(*(bool(v) for v in execute_rows(_reach_statement(), params).one()))
 
     return _memoized(_REACH_MEMO, getattr(actor, "id", None), ask)
 
