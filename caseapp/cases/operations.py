@@ -239,11 +239,7 @@ def people_by_id(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Person]:
     wanted = list({i for i in ids if i is not None})
     if not wanted:
         return {}
-    result = {}
-    for start in range(0, len(wanted), 500):
-        for p in db.session.scalars(_stmt("people"), {"ids": wanted[start:start + 500]}).unique():
-            result[p.id] = p
-    return result
+    return {p.id: p for p in db.session.scalars(_stmt("people"), {"ids": wanted}).unique()}  # (one bound list)
 
 
 def staff_names(ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:

@@ -365,11 +365,8 @@ def _append(session: Session, events: list[dict[str, Any] | AuditEvent]) -> None
     else:
         head, relaxed = audit_chain.lock_read_head(conn, relax_if_clean=relax)
         seq, head_hash = audit_chain.chain_rows(rows, head.seq, head.hash)
-        if len(rows) == 1 and rows[0].get(_SUBJECTS) and conn.dialect.name == "postgresql":
-            ids = [_insert_event_with_subjects(conn, rows[0])]  # without the function: two round trips, not three
-        else:
-            ids = _insert_events(conn, rows)
-            _insert_subjects(conn, rows)
+        ids = _insert_events(conn, rows)
+        _insert_subjects(conn, rows)
     for obj, row in objects:
         obj.id, obj.seq, obj.prev_hash, obj.hash = row["id"], row["seq"], row["prev_hash"], row["hash"]
         if obj.occurred_at is None or obj.outcome is None:
@@ -487,25 +484,6 @@ def _insert_events(conn, rows: list[dict[str, Any]]) -> list[int]:
             for id_, seq in cursor.fetchall():
                 by_seq[seq]["id"] = id_
         return [row["id"] for row in rows]
-    finally:
-        cursor.close()
-
-
-_PG_INSERT_WITH_SUBJECTS = (
-    f"WITH ev AS ({_PG_INSERT}), "  # noqa: S608 - constant column names
-    "subjects AS (INSERT INTO audit_event_subjects (event_id, person_id) "
-    "SELECT ev.id, person FROM ev, unnest(%s::uuid[]) AS person) "
-    "SELECT id FROM ev")
-
-
-def _insert_event_with_subjects(conn, row: dict[str, Any]) -> int:
-    """PostgreSQL: one chained row and its listed subjects in one statement (both inserts run, and the foreign
-    key of the subjects is checked at the end of the statement, when the event row is there)."""
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(_PG_INSERT_WITH_SUBJECTS, [*(row[name] for name in _COLUMNS), list(row[_SUBJECTS])])
-        row["id"] = cursor.fetchone()[0]
-        return row["id"]
     finally:
         cursor.close()
 
