@@ -293,7 +293,10 @@ class Intervention(db.Model):
 
     __tablename__ = "interventions"
     __encrypted_owner__ = "person_id"
-    __table_args__ = (Index("ix_interventions_responsible_status", "responsible_id", "status"),)
+    # The start page's follow-ups read a worker's interventions from this index alone (with the id, person and
+    # type after the status: no table row per intervention; migration 0015).
+    __table_args__ = (Index("ix_interventions_responsible_page", "responsible_id", "status", "id", "person_id",
+                            "type_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -324,10 +327,14 @@ class Intervention(db.Model):
 class InterventionFollowUp(db.Model):
     __tablename__ = "intervention_follow_ups"
     __encrypted_owner__ = "person_id"
-    __table_args__ = (Index("ix_intervention_follow_ups_open", "done_on", "due_on"),)
+    # ix_intervention_follow_ups_due: an intervention's follow-ups (its page, and the foreign key), and its open
+    # ones due by a date in due order from the index alone (the start page takes each intervention's soonest;
+    # migration 0015 put it in place of the plain index on intervention_id).
+    __table_args__ = (Index("ix_intervention_follow_ups_open", "done_on", "due_on"),
+                      Index("ix_intervention_follow_ups_due", "intervention_id", "done_on", "due_on", "id"))
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    intervention_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interventions.id"), index=True)
+    intervention_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interventions.id"))
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"))
     due_on: Mapped[date] = mapped_column(Date)
     done_on: Mapped[date | None] = mapped_column(Date, nullable=True)
