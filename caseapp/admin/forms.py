@@ -1,16 +1,16 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from caseapp.accounts.models import ROLE_LABELS
+from caseapp.forms import AppForm
 
 
 def role_choices():
     return [(role.value, label) for role, label in ROLE_LABELS.items()]
 
 
-class UserForm(FlaskForm):
+class UserForm(AppForm):
     username = StringField(
         _l("Användarnamn"),
         validators=[DataRequired(_l("Ange användarnamn.")), Length(max=64),
@@ -21,10 +21,10 @@ class UserForm(FlaskForm):
     unit = SelectField(_l("Enhet"), validate_choice=True)
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(AppForm):
     role = SelectField(_l("Roll"), validate_choice=True)
     unit = SelectField(_l("Enhet"), validate_choice=True)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """An empty form: only the CSRF token, for POST buttons."""

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 
 from caseapp.cases.catalogue import (
@@ -16,6 +15,7 @@ from caseapp.cases.catalogue import (
     RELATION_LABELS,
 )
 from caseapp.cases.workflow import FOCUS_LABELS, INTAKE_LABELS
+from caseapp.forms import AppForm
 
 
 class SvDateField(DateField):
@@ -51,7 +51,7 @@ def _choices(labels, blank=None):
     return build
 
 
-class CaseworkForm(FlaskForm):
+class CaseworkForm(AppForm):
     """Shared: operations errors are attached to the fields (or shown above the form for "")."""
 
     def add_errors(self, errors: dict[str, str]) -> list[str]:

@@ -4,9 +4,9 @@ used by the CLI and tests); the forms carry the fields, the CSRF token and the d
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
+from caseapp.forms import AppForm
 from caseapp.people.models import PROTECTION_LABELS
 from caseapp.people.operations import PersonData
 
@@ -15,7 +15,7 @@ def protection_choices():
     return [(level.value, label) for level, label in PROTECTION_LABELS.items()]
 
 
-class PersonForm(FlaskForm):
+class PersonForm(AppForm):
     given_name = StringField(_l("Förnamn"), render_kw={"autocomplete": "off", "maxlength": 100})
     family_name = StringField(_l("Efternamn"), render_kw={"autocomplete": "off", "maxlength": 100})
     identity = StringField(_l("Personnummer, samordningsnummer eller reservnummer"),
@@ -48,7 +48,7 @@ class PersonForm(FlaskForm):
                 field.errors = [*field.errors, message]
 
 
-class SearchForm(FlaskForm):
+class SearchForm(AppForm):
     identity = StringField(_l("Personnummer eller samordningsnummer"),
                            render_kw={"autocomplete": "off", "maxlength": 40})
     name = StringField(_l("Namn"), render_kw={"autocomplete": "off", "maxlength": 200})

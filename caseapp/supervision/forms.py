@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import UUID, DataRequired, Length, Optional, ValidationError
 
+from caseapp.forms import AppForm
 from caseapp.security.audit import ACTIONS
 
 
-class EventFilterForm(FlaskForm):
+class EventFilterForm(AppForm):
     """Filters of the log page (GET, no CSRF: it changes nothing)."""
 
     class Meta:
@@ -26,7 +26,7 @@ class EventFilterForm(FlaskForm):
             raise ValidationError(_l("Slutdatumet ligger före startdatumet."))
 
 
-class PersonLookupForm(FlaskForm):
+class PersonLookupForm(AppForm):
     class Meta:
         csrf = False
 
@@ -34,18 +34,18 @@ class PersonLookupForm(FlaskForm):
                                                      UUID(_l("Ange ett person-id (UUID)."))])
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(AppForm):
     comment = TextAreaField(_l("Kommentar"), validators=[Optional(), Length(max=2000)])
 
 
-class SampleItemForm(FlaskForm):
+class SampleItemForm(AppForm):
     finding = RadioField(_l("Bedömning"), validators=[DataRequired(_l("Välj en bedömning."))],
                          choices=[("ok", _l("Utan anmärkning")), ("question", _l("Fråga till användaren")),
                                   ("deviation", _l("Avvikelse"))])
     note = TextAreaField(_l("Anteckning"), validators=[Optional(), Length(max=2000)])
 
 
-class SignOffForm(FlaskForm):
+class SignOffForm(AppForm):
     conclusion = RadioField(_l("Slutsats"), validators=[DataRequired(_l("Välj en slutsats."))],
                             choices=[("no_deviation", _l("Inga avvikelser")),
                                      ("deviation_followed_up", _l("Avvikelse som följs upp")),
@@ -53,11 +53,11 @@ class SignOffForm(FlaskForm):
     comment = TextAreaField(_l("Kommentar"), validators=[Optional(), Length(max=2000)])
 
 
-class DrawSampleForm(FlaskForm):
+class DrawSampleForm(AppForm):
     period = StringField(_l("Månad (ÅÅÅÅ-MM)"), validators=[DataRequired(_l("Ange månad.")), Length(min=7, max=7)])
 
 
-class EmergencyAccessForm(FlaskForm):
+class EmergencyAccessForm(AppForm):
     """Nödåtkomst: which case (reference or personnummer) and why. The operation validates the content."""
 
     target = StringField(_l("Ärendenummer eller personnummer"), validators=[Optional(), Length(max=40)])

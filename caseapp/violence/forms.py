@@ -9,8 +9,8 @@ the submitted values to the operations as a plain dict.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from caseapp.forms import AppForm
 
 
-class ViolenceForm(FlaskForm):
+class ViolenceForm(AppForm):
     """The CSRF token of an assessment or plan form; the fields are rendered from the catalogue."""
