@@ -53,6 +53,7 @@ from caseapp.security import audit, permissions, policy
 from caseapp.security.services import init_security_services
 from caseapp.templating import CaseappEnvironment
 from caseapp.timeutil import utcnow
+from caseapp.urls import CaseApp
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -63,7 +64,7 @@ def create_app(
     keys_required: bool = True,
     extra_blueprints: Iterable[Blueprint] = (),
 ) -> Flask:
-    app = Flask(
+    app = CaseApp(
         __name__,
         template_folder=str(BASE_DIR / "templates"),
         instance_path=str(config_module.INSTANCE_DIR),

@@ -8,7 +8,7 @@ import uuid
 from types import SimpleNamespace
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask.globals import _cv_app, _cv_request
+from flask.globals import _cv_app
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -88,21 +88,10 @@ class _Casework:
 
 
 CW = _Casework()
-_SENTINEL = uuid.UUID(int=0)
-_URL_PATTERNS: dict[tuple, str] = {}
-
-
 def fast_url(endpoint: str, **values) -> str:
-    """`url_for` for an endpoint with one UUID argument, built once per endpoint and then filled in (lists
-    render hundreds of links; werkzeug builds each in tens of microseconds)."""
-    if len(values) != 1:
-        return url_for(endpoint, **values)
-    ((arg, value),) = values.items()
-    key = (_cv_request.get().request.script_root, endpoint, arg)  # (not through the `request` proxy: hot)
-    pattern = _URL_PATTERNS.get(key)
-    if pattern is None:
-        pattern = _URL_PATTERNS[key] = url_for(endpoint, **{arg: _SENTINEL}).replace(str(_SENTINEL), "{}")
-    return pattern.format(value)
+    """`url_for` from Python code without `flask.url_for`'s proxy lookups: the app's own, which keeps each
+    endpoint's URL pattern (caseapp.urls.CaseApp; lists render hundreds of links)."""
+    return _cv_app.get().app.url_for(endpoint, **values)
 
 
 _TRANSLATED: dict[tuple[str, str], str] = {}
