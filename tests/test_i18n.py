@@ -54,3 +54,18 @@ def test_template_gettext_translates_and_escapes_its_variables(app):
     with app.test_request_context("/"):
         session["lang"] = "en"
         assert html.render(who="Åsa & Bo") == "Welcome, Åsa &amp; Bo"
+
+
+def test_template_gettext_without_variables_is_the_newstyle_gettexts_markup(app):
+    """A string without variables is kept per language: still translated per language, still markup, and "%%"
+    still one "%", as Jinja's own newstyle gettext gives (`Markup(translation) % {}`)."""
+    from flask import session
+    from markupsafe import Markup
+
+    env = app.jinja_env
+    page = env.from_string('{{ _("Logga ut") }}|{{ _("100 %% loggat <ok>") }}|{{ _("Logga ut") }}')
+    for lang, logout in (("sv", "Logga ut"), ("en", "Log out"), ("sv", "Logga ut")):
+        with app.test_request_context("/"):
+            session["lang"] = lang
+            assert page.render() == f"{logout}|100 % loggat <ok>|{logout}"
+            assert Markup("100 %% loggat <ok>") % {} == "100 % loggat <ok>"

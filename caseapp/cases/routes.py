@@ -127,15 +127,25 @@ def _jinja_globals(state) -> None:
     env.globals["_"] = _template_gettext
 
 
+_TRANSLATED_MARKUP: dict[tuple[str, str], Markup] = {}
+
+
 @pass_eval_context
 def _template_gettext(eval_ctx, message: str, **variables) -> str:
     """The template's `_()`: what the installed newstyle gettext does (translate, mark safe where the template
     autoescapes, fill in the variables escaped), in one call. Jinja's `_` alias resolves `gettext` and calls it,
-    which calls the translation function: three context calls per string, about fifty strings per page."""
-    text = _cached_gettext(message)
-    if eval_ctx.autoescape:
-        text = Markup(text)  # noqa: S704 (our catalog, as Jinja's own newstyle gettext)
-    return text % variables
+    which calls the translation function: three context calls per string, about fifty strings per page. A string
+    without variables is the same markup every time (`%` with no values still turns "%%" into "%"): kept per
+    language, as the translation is."""
+    if not eval_ctx.autoescape:
+        return _cached_gettext(message) % variables
+    if variables:
+        return Markup(_cached_gettext(message)) % variables  # noqa: S704 (our catalog, as Jinja's own gettext)
+    key = (_request_locale(), message)
+    text = _TRANSLATED_MARKUP.get(key)
+    if text is None:
+        text = _TRANSLATED_MARKUP[key] = Markup(_cached_gettext(message)) % {}  # noqa: S704 (as above)
+    return text
 
 
 @bp.app_template_global("casework_start_panels")
