@@ -674,6 +674,26 @@ def test_verify_compares_lookup_rows_event_by_event_in_a_long_log(chain, db):
     assert "0 missing, 1 not in the signed event" in problems[1].message
 
 
+def test_verify_reports_lookup_rows_of_an_event_that_is_not_in_the_log(chain, db):
+    """The lookup rows have no foreign key (migration 0016): a row naming an event id that the log does not hold,
+    inside the chain or beyond its head, is reported by verify."""
+    from sqlalchemy import insert, select
+
+    from caseapp.security.audit import AuditEventSubject
+
+    actor = SimpleNamespace(id=uuid.uuid4(), unit_id=uuid.uuid4(), role=Role.HANDLAGGARE)
+    audit.record_list(actor, [uuid.uuid4(), uuid.uuid4()], details={"page": "start"})
+    db.session.commit()
+    head = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
+    assert verify(chain, db).ok
+    db.session.execute(insert(AuditEventSubject).values(event_id=head + 1000, person_id=uuid.uuid4()))
+    db.session.execute(insert(AuditEventSubject).values(event_id=head + 1000, person_id=uuid.uuid4()))
+    db.session.commit()
+    problems = verify(chain, db).problems
+    assert [(p.kind, p.event_id) for p in problems] == [("subjects", head + 1000)]
+    assert "2 lookup rows name event #" in problems[0].message and "not in the log" in problems[0].message
+
+
 def test_verify_leaves_the_callers_connection_as_it_was(chain, db):
     """Verify streams its reads with per-statement options: the connection it was given is not switched to
     server-side cursors for good (on PostgreSQL a later DDL statement would fail as DECLARE CURSOR ... DROP)."""
