@@ -11,12 +11,21 @@ rounds (seen on this workplace's machines: a page's p50 moving by a third within
 still) cancels out of each pair, where two bench_pages.py runs minutes apart can differ by more than the change
 measured. Both trees read the same data set (bench/gen_dataset.py, found under this tree's bench/out).
 The last stdout line is one JSON object.
+
+    python bench/ab_pages.py --base DIR --instructions [--requests 40] [--pages start,case] [--url ...]
+
+counts instead of timing, where the machine's speed drifts too much for a timed A/B: each side serves the page
+under `valgrind --tool=callgrind` twice, with 1 and with 1 + --requests timed requests after the warm-up, and
+the difference of the two instruction counts divided by --requests is that tree's instructions per request (the
+whole request in this process: Flask, SQLAlchemy, templates, the driver, and SQLite's own work; not the
+PostgreSQL server's). Counts repeat within about 2 % from run to run. A run takes minutes (valgrind is ~50x).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -64,6 +73,17 @@ def run_side(root: Path, page: str, n: int, url: str | None) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def count_side(root: Path, page: str, n: int, url: str | None) -> int:
+    """Instructions per request of `page` served from tree `root` (see the docstring: two runs under callgrind)."""
+    def collected(requests: int) -> int:
+        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, str(HERE),
+               "--serve", str(root), "--page", page, "--requests", str(requests)] + (["--url", url] if url else [])
+        err = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root).stderr
+        return int(re.search(r"Collected : (\d+)", err).group(1))
+
+    return (collected(1 + n) - collected(1)) // n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", type=Path, help="the other tree (a checkout of the commit to compare with)")
@@ -71,6 +91,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--pages", default="start,case")
+    parser.add_argument("--instructions", action="store_true", help="count instructions (callgrind), not time")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--page", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -84,6 +105,17 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown page(s) {unknown}; known: {', '.join(PAGES)}")
     started = time.perf_counter()
+    if args.instructions:
+        counts = {}
+        for page in pages:
+            base, end = (count_side(root, page, args.requests, args.url) for root in (args.base.resolve(), END_ROOT))
+            counts[page] = {"base_instructions": base, "end_instructions": end, "ratio": round(end / base, 4)}
+            print(f"{page:12s} instructions per request: base {base / 1e6:.2f} M, end {end / 1e6:.2f} M, "
+                  f"end/base {end / base:.3f}", file=sys.stderr)
+        print(json.dumps({"bench": "ab_pages", "mode": "instructions", "db": "postgresql" if args.url else "sqlite",
+                          "base": str(args.base), "requests": args.requests, "pages": counts,
+                          "seconds": round(time.perf_counter() - started, 1)}))
+        return
     rounds: dict[str, list[dict]] = {p: [] for p in pages}
     for _ in range(args.rounds):
         for page in pages:
