@@ -54,7 +54,7 @@ from caseapp.cases.models import (
     PersonRelation,
 )
 from caseapp.cases.presence import active_assignments as _active_assignments
-from caseapp.cases.presence import case_presence, known_staff_names, remember_staff_names
+from caseapp.cases.presence import case_presence, known_staff_names, reach_presence, remember_staff_names
 from caseapp.cases.workflow import CaseDates, CaseFacts, FocusArea, Intake, State, WorkflowError
 from caseapp.dbtypes import in_constants, in_uuid_list
 from caseapp.extensions import db, execute_rows
@@ -1518,7 +1518,9 @@ def start_panels(actor: Any) -> StartPanels:
                                                         key=lambda c: c.next_due_on)
     follow = db.session.execute(_start_follow_ups_statement(), {
         "actor_id": actor.id, "until": now + timedelta(days=FOLLOW_UP_HORIZON)}).all()
-    drafts = db.session.execute(_stmt("start_drafts"), {"actor_id": actor.id}).all()
+    # (the drafts' own statement only where the actor has any: presence.reach_presence asks with the panels' facts)
+    drafts = (db.session.execute(_stmt("start_drafts"), {"actor_id": actor.id}).all()
+              if reach_presence(actor).own_drafts else [])
     pending: list[Decision] = []
     if result.manager:
         pending = list(db.session.scalars(select(Decision).where(

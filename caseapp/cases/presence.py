@@ -98,6 +98,7 @@ class ReachPresence:
     overdue_plans: bool
     waiting_referrals: bool
     linked_children: bool
+    own_drafts: bool  # (the actor's own unsigned journal entries, any case: the "drafts to sign" panel)
 
 
 _REACH_MEMO = dropped_at_flush("reach_presence")
@@ -105,7 +106,7 @@ _REACH_MEMO = dropped_at_flush("reach_presence")
 
 @cache
 def _reach_statement():
-    from caseapp.cases.models import Case
+    from caseapp.cases.models import Case, JournalEntry
     from caseapp.protection.models import WitnessChild
     from caseapp.referrals.catalogue import WAITING_STATES
     from caseapp.referrals.models import Referral
@@ -121,20 +122,24 @@ def _reach_statement():
         exists(select(Referral.id).where(in_constants(Referral.state, WAITING_STATES),
                                          Referral.follow_up_on < bindparam("today"), in_reach(Referral.case_id))),
         exists(select(WitnessChild.id).where(in_reach(WitnessChild.victim_case_id))),
+        # (ix_journal_entries_author_signed: one index probe; most workers have no draft left most of the time)
+        exists(select(JournalEntry.id).where(JournalEntry.author_id == bindparam("actor_id"),
+                                             JournalEntry.signed_at.is_(None))),
     )
 
 
 def reach_presence(actor: Any) -> ReachPresence:
-    """One statement per actor and request for the three start-page panels (plans past their review date,
-    referrals waiting past their follow-up date, children linked to victim cases). It only says whether rows
-    exist somewhere in the actor's reach, never which; each panel's own query applies the full access rule.
+    """One statement per actor and request for four start-page panels (plans past their review date,
+    referrals waiting past their follow-up date, children linked to victim cases, the actor's own drafts). It
+    only says whether rows exist somewhere in the actor's reach (the drafts: whether the actor wrote any that
+    are unsigned), never which; each panel's own query applies the full access rule.
     Each EXISTS is driven by its own table's index (the district's current plans past review, its waiting
     referrals past follow-up, its linked children: tens to thousands of rows), each row's case by primary key;
     driving it from the unit's cases instead took 18 ms on 150,000 cases."""
     from caseapp.security import policy
 
     def ask() -> ReachPresence:
-        params = {**policy.reach(actor), "today": to_local(utcnow()).date()}
+        params = {**policy.reach(actor), "today": to_local(utcnow()).date(), "actor_id": getattr(actor, "id", None)}
         return ReachPresence(*(bool(v) for v in execute_rows(_reach_statement(), params).one()))
 
     return _memoized(_REACH_MEMO, getattr(actor, "id", None), ask)

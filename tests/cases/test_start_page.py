@@ -255,3 +255,52 @@ def test_the_follow_ups_are_read_from_the_indexes_alone(app, make_user):
             assert "interventions USING COVERING INDEX ix_interventions_responsible_page" in plan, plan
             assert "intervention_follow_ups USING COVERING INDEX ix_intervention_follow_ups_due" in plan, plan
         db.session.rollback()
+
+
+def test_the_drafts_statement_runs_only_for_an_actor_with_drafts(app, make_user, catalogue, case_factory):
+    """Whether the actor has an unsigned entry of their own is asked with the other panels' facts
+    (presence.reach_presence); without one, the drafts' own statement does not run. A draft written and signed,
+    one written in the same request (not yet flushed), and another worker's draft are all seen as they are."""
+    from sqlalchemy import event
+
+    from caseapp.cases.models import JournalEntry
+
+    worker = make_user(Role.HANDLAGGARE, "unga").user
+    other = make_user(Role.HANDLAGGARE, "unga").user
+    case = case_factory(worker)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def drafts_statements():
+        return [s for s in statements if "FROM journal_entries LEFT OUTER JOIN cases" in s]
+
+    with app.test_request_context("/"):  # another worker's draft is not this worker's
+        ops.create_entry(other, db.session.get(type(case), case.id), ops.EntryData("anteckning", ops.today(), "Hens."))
+        db.session.commit()
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with app.test_request_context("/"):
+            assert ops.start_panels(worker).drafts == []
+            assert drafts_statements() == []
+            db.session.rollback()
+        with app.test_request_context("/"):
+            assert ops.start_panels(worker).drafts == []  # (asked, and kept for the request)
+            ops.create_entry(worker, db.session.get(type(case), case.id),
+                             ops.EntryData("anteckning", ops.today(), "Mitt utkast."))
+            panels = ops.start_panels(worker)  # (the kept answer is dropped with the flush)
+            assert [d.text for d, _p, _c in panels.drafts] == ["Mitt utkast."]
+            assert len(drafts_statements()) == 1
+            db.session.commit()
+        with app.test_request_context("/"):
+            entry = db.session.scalars(db.select(JournalEntry).where(JournalEntry.author_id == worker.id)).one()
+            ops.sign_entry(worker, entry)
+            db.session.commit()
+        statements.clear()
+        with app.test_request_context("/"):
+            assert ops.start_panels(worker).drafts == []
+            assert drafts_statements() == []
+            db.session.rollback()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
