@@ -12,13 +12,16 @@ still) cancels out of each pair, where two bench_pages.py runs minutes apart can
 measured. Both trees read the same data set (bench/gen_dataset.py, found under this tree's bench/out).
 The last stdout line is one JSON object.
 
-    python bench/ab_pages.py --base DIR --instructions [--requests 40] [--pages start,case] [--url ...]
+    python bench/ab_pages.py --base DIR --instructions [--no-audit] [--requests 40] [--pages start,case] [--url ...]
 
 counts instead of timing, where the machine's speed drifts too much for a timed A/B: each side serves the page
 under `valgrind --tool=callgrind` twice, with 1 and with 1 + --requests timed requests after the warm-up, and
 the difference of the two instruction counts divided by --requests is that tree's instructions per request (the
 whole request in this process: Flask, SQLAlchemy, templates, the driver, and SQLite's own work; not the
-PostgreSQL server's). Counts repeat within about 2 % from run to run. A run takes minutes (valgrind is ~50x).
+PostgreSQL server's). With --no-audit the requests write nothing (`bench_pages.audit_off`): with the audit on,
+SQLite's WAL checkpoints (every ~1000 log pages: a start page writes ~30 per commit) land in some runs and not in
+others, which moved the start page's count by 5 % between runs; without writes, counts repeat within about 1 %.
+A run takes minutes (valgrind is ~50x).
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ END_ROOT = HERE.parent.parent
 PAGES = ("start", "case", "caseload", "search_pnr", "search_name")
 
 
-def serve(root: Path, page: str, n: int, url: str | None) -> dict:
-    """In this process: the app of tree `root`, one page, n timed requests after 50 warm-up."""
+def serve(root: Path, page: str, n: int, url: str | None, audit: bool = True) -> dict:
+    """In this process: the app of tree `root`, one page, n timed requests after 50 warm-up (audit off: no
+    event is written, for instruction counts without the writes' WAL checkpoints)."""
     sys.path[:0] = [str(root / "bench"), str(root)]
     import bench_pages as bp  # noqa: PLC0415 - the tree's own copy, imported after sys.path is set
     import gen_dataset  # noqa: PLC0415
@@ -54,6 +58,8 @@ def serve(root: Path, page: str, n: int, url: str | None) -> dict:
     }[page]
     client = bp.login(app, meta[who])
     bp.prepare_worker()
+    if not audit:
+        bp.audit_off().__enter__()  # (for the rest of this process)
     for _ in range(50):
         client.request(method, path, data)
     times = []
@@ -73,11 +79,12 @@ def run_side(root: Path, page: str, n: int, url: str | None) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def count_side(root: Path, page: str, n: int, url: str | None) -> int:
+def count_side(root: Path, page: str, n: int, url: str | None, audit: bool = True) -> int:
     """Instructions per request of `page` served from tree `root` (see the docstring: two runs under callgrind)."""
     def collected(requests: int) -> int:
         cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, str(HERE),
                "--serve", str(root), "--page", page, "--requests", str(requests)] + (["--url", url] if url else [])
+        cmd += [] if audit else ["--no-audit"]
         err = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root).stderr
         return int(re.search(r"Collected : (\d+)", err).group(1))
 
@@ -92,11 +99,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--pages", default="start,case")
     parser.add_argument("--instructions", action="store_true", help="count instructions (callgrind), not time")
+    parser.add_argument("--no-audit", action="store_true", help="with --instructions: requests write no event")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--page", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        print(json.dumps(serve(args.serve.resolve(), args.page, args.requests, args.url)))
+        print(json.dumps(serve(args.serve.resolve(), args.page, args.requests, args.url, audit=not args.no_audit)))
         return
     if args.base is None:
         parser.error("--base DIR is required")
@@ -108,11 +116,13 @@ def main() -> None:
     if args.instructions:
         counts = {}
         for page in pages:
-            base, end = (count_side(root, page, args.requests, args.url) for root in (args.base.resolve(), END_ROOT))
+            base, end = (count_side(root, page, args.requests, args.url, audit=not args.no_audit)
+                         for root in (args.base.resolve(), END_ROOT))
             counts[page] = {"base_instructions": base, "end_instructions": end, "ratio": round(end / base, 4)}
             print(f"{page:12s} instructions per request: base {base / 1e6:.2f} M, end {end / 1e6:.2f} M, "
                   f"end/base {end / base:.3f}", file=sys.stderr)
-        print(json.dumps({"bench": "ab_pages", "mode": "instructions", "db": "postgresql" if args.url else "sqlite",
+        print(json.dumps({"bench": "ab_pages", "mode": "instructions", "audit": not args.no_audit,
+                          "db": "postgresql" if args.url else "sqlite",
                           "base": str(args.base), "requests": args.requests, "pages": counts,
                           "seconds": round(time.perf_counter() - started, 1)}))
         return
