@@ -19,7 +19,8 @@ class CaseApp(Flask):
     page); a kept URL, or the endpoint's pattern with the id put in, is a dict lookup. Kept per script root, for
     relative URLs inside a request only; anything else (an anchor, a method, a scheme, an external URL, a
     blueprint-relative endpoint, other values, outside a request) is built by Flask as before. The URL map is
-    fixed once the app serves, and URLs carry ids and codes, never personal data (docs/threat-model.md)."""
+    fixed once the app serves. What is kept holds no record's values: an endpoint's own URL, a static file's, or
+    a pattern with the id left out (the id is put in per call and not kept)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
