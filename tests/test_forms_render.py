@@ -75,7 +75,7 @@ class _Extra(forms.AppForm):
     text = TextAreaField("Text", validators=[Length(max=100)], render_kw={"rows": 2, "maxlength": 2000})
 
 
-def _forms(app):
+def _forms():
     for cls in [*_all_form_classes(), _Extra]:
         try:
             empty = cls(formdata=None)
@@ -93,7 +93,7 @@ def _forms(app):
 def test_every_field_renders_as_wtforms_does(app, call):
     fast_paths = 0
     with app.test_request_context("/"):
-        for form in _forms(app):
+        for form in _forms():
             for field in form:
                 if getattr(field, "choices", ...) is None:  # (choices the view sets)
                     field.choices = [("", "Välj …"), ("x", "X <x>"), ("b", "B")]

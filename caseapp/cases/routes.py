@@ -88,6 +88,8 @@ class _Casework:
 
 
 CW = _Casework()
+
+
 def fast_url(endpoint: str, **values) -> str:
     """`url_for` from Python code without `flask.url_for`'s proxy lookups: the app's own, which keeps each
     endpoint's URL pattern (caseapp.urls.CaseApp; lists render hundreds of links)."""
