@@ -1,5 +1,10 @@
 # caseapp: `make run` serves the app with demo data; `make test` runs ruff and the test suite.
-PYTHON ?= python3
+# The venv's interpreter: Debian's python3.11 where the machine has it (with venv support), else python3 from the
+# PATH. Debian builds it with profile-guided and link-time optimisation and links libpython into the executable;
+# pyenv's default build (a shared libpython, neither) served the pages about 10 % slower on the same machine
+# (BENCHMARKS.md). Any Python 3.11 works: `make PYTHON=python3.11 ...`. A venv made by another interpreter is
+# kept until `make clean`.
+PYTHON ?= $(shell /usr/bin/python3.11 -c 'import ensurepip, venv' >/dev/null 2>&1 && echo /usr/bin/python3.11 || echo python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1

@@ -22,12 +22,22 @@ PostgreSQL server's). With --no-audit the requests write nothing (`bench_pages.a
 SQLite's WAL checkpoints (every ~1000 log pages: a start page writes ~30 per commit) land in some runs and not in
 others, which moved the start page's count by 5 % between runs; without writes, counts repeat within about 1 %.
 A run takes minutes (valgrind is ~50x).
+
+    python bench/ab_pages.py --base DIR --concurrent [--base-python PY] [--end-python PY] ...
+
+runs the two sides of a round at the same time, each pinned to a core of its own (cores 0 and 1, swapped every
+round), so both meet the same state of the machine: on a shared virtual machine whose speed moves between
+minutes, a pair taken back to back can differ by more than the change. The requests write nothing (as
+--no-audit: two writers of one SQLite file would wait for each other's lock). --base-python and --end-python run
+a side under another interpreter (a venv's python with the app's dependencies installed), to compare
+interpreter builds with the same tree: `--base . --base-python /tmp/other-venv/bin/python`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -40,9 +50,10 @@ END_ROOT = HERE.parent.parent
 PAGES = ("start", "case", "caseload", "search_pnr", "search_name")
 
 
-def serve(root: Path, page: str, n: int, url: str | None, audit: bool = True) -> dict:
+def serve(root: Path, page: str, n: int, url: str | None, audit: bool = True, barrier: bool = False) -> dict:
     """In this process: the app of tree `root`, one page, n timed requests after 50 warm-up (audit off: no
-    event is written, for instruction counts without the writes' WAL checkpoints)."""
+    event is written, for instruction counts without the writes' WAL checkpoints). With `barrier`, it says
+    "ready" on stdout after the warm-up and waits for a line on stdin before the timed requests."""
     sys.path[:0] = [str(root / "bench"), str(root)]
     import bench_pages as bp  # noqa: PLC0415 - the tree's own copy, imported after sys.path is set
     import gen_dataset  # noqa: PLC0415
@@ -62,21 +73,57 @@ def serve(root: Path, page: str, n: int, url: str | None, audit: bool = True) ->
         bp.audit_off().__enter__()  # (for the rest of this process)
     for _ in range(50):
         client.request(method, path, data)
+    if barrier:
+        print("ready", flush=True)
+        sys.stdin.readline()
     times = []
     for _ in range(n):
         elapsed, status, _body = client.request(method, path, data)
         assert status == 200, (page, status)
         times.append(elapsed)
     return {"p50_ms": round(bp.pct(times, .5) * 1000, 3), "p95_ms": round(bp.pct(times, .95) * 1000, 3),
-            "root": str(root)}
+            "root": str(root), "python": bp.interpreter()}
 
 
-def run_side(root: Path, page: str, n: int, url: str | None) -> dict:
-    cmd = [sys.executable, str(HERE), "--serve", str(root), "--page", page, "--requests", str(n)]
-    if url:
-        cmd += ["--url", url]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root).stdout
+def side_command(root: Path, page: str, n: int, url: str | None, python: str, audit: bool = True) -> list[str]:
+    return ([python, str(HERE), "--serve", str(root), "--page", page, "--requests", str(n)]
+            + (["--url", url] if url else []) + ([] if audit else ["--no-audit"]))
+
+
+def last_json(out: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
+
+
+def run_side(root: Path, page: str, n: int, url: str | None, python: str = sys.executable) -> dict:
+    out = subprocess.run(side_command(root, page, n, url, python), check=True, capture_output=True, text=True,
+                         cwd=root).stdout
+    return last_json(out)
+
+
+def run_pair(sides: list[tuple[Path, str]], page: str, n: int, url: str | None, swap: bool) -> list[dict]:
+    """Both sides' timed requests at once, without writes, side i pinned to core i (or to the other core when
+    `swap`). The sides start one after the other and each waits after its warm-up until both are ready: the
+    same user logs in on both, and a TOTP code is accepted once (the second login waits for the first)."""
+    procs = []
+    for core, (root, python) in enumerate(sides):
+        proc = subprocess.Popen(side_command(root, page, n, url, python, audit=False) + ["--barrier"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=root)
+        os.sched_setaffinity(proc.pid, {(core + swap) % 2})  # (before its imports: the app takes seconds to build)
+        if proc.stdout.readline().strip() != "ready":
+            proc.kill()
+            raise RuntimeError(f"side {core} did not start: {proc.communicate()[1][-2000:]}")
+        procs.append(proc)
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = []
+    for proc in procs:
+        out, err = proc.communicate()
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, proc.args, out, err)
+        results.append(last_json(out))
+    return results
 
 
 def count_side(root: Path, page: str, n: int, url: str | None, audit: bool = True) -> int:
@@ -100,14 +147,22 @@ def main() -> None:
     parser.add_argument("--pages", default="start,case")
     parser.add_argument("--instructions", action="store_true", help="count instructions (callgrind), not time")
     parser.add_argument("--no-audit", action="store_true", help="with --instructions: requests write no event")
+    parser.add_argument("--concurrent", action="store_true",
+                        help="both sides of a round at once, one core each, without writes")
+    parser.add_argument("--base-python", default=sys.executable, help="interpreter of the base side")
+    parser.add_argument("--end-python", default=sys.executable, help="interpreter of the end side")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--barrier", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--page", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        print(json.dumps(serve(args.serve.resolve(), args.page, args.requests, args.url, audit=not args.no_audit)))
+        print(json.dumps(serve(args.serve.resolve(), args.page, args.requests, args.url, audit=not args.no_audit,
+                               barrier=args.barrier)))
         return
     if args.base is None:
         parser.error("--base DIR is required")
+    if args.concurrent and (args.instructions or len(os.sched_getaffinity(0)) < 2):
+        parser.error("--concurrent times two processes on two cores (not with --instructions)")
     pages = [p for p in args.pages.split(",") if p]
     unknown = [p for p in pages if p not in PAGES]
     if unknown:
@@ -127,10 +182,13 @@ def main() -> None:
                           "seconds": round(time.perf_counter() - started, 1)}))
         return
     rounds: dict[str, list[dict]] = {p: [] for p in pages}
-    for _ in range(args.rounds):
+    sides = [(args.base.resolve(), args.base_python), (END_ROOT, args.end_python)]
+    for number in range(args.rounds):
         for page in pages:
-            base = run_side(args.base.resolve(), page, args.requests, args.url)
-            end = run_side(END_ROOT, page, args.requests, args.url)
+            if args.concurrent:
+                base, end = run_pair(sides, page, args.requests, args.url, swap=bool(number % 2))
+            else:
+                base, end = (run_side(root, page, args.requests, args.url, python) for root, python in sides)
             rounds[page].append({"base": base, "end": end, "ratio": round(end["p50_ms"] / base["p50_ms"], 3)})
     summary = {}
     for page, pairs in rounds.items():
@@ -147,7 +205,8 @@ def main() -> None:
               f"({summary[page]['ratio_min']:.3f}-{summary[page]['ratio_max']:.3f}), end faster in "
               f"{summary[page]['end_faster_in']} of {len(ratios)}", file=sys.stderr)
     print(json.dumps({"bench": "ab_pages", "db": "postgresql" if args.url else "sqlite", "base": str(args.base),
-                      "requests": args.requests, "pages": summary, "pairs": rounds,
+                      "concurrent": args.concurrent, "audit": not args.concurrent,
+                      "base_python": args.base_python, "end_python": args.end_python, "requests": args.requests, "pages": summary, "pairs": rounds,
                       "seconds": round(time.perf_counter() - started, 1)}))
 
 

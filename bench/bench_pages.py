@@ -290,6 +290,22 @@ def db_roundtrip_us(url: str, n: int = 2000) -> float:
     return round(pct(times, .5) * 1e6, 1)
 
 
+def interpreter() -> dict:
+    """Which Python ran: its version, and whether the interpreter runs from a shared libpython (pyenv's default
+    build: a shared library without profile-guided optimisation, which served the pages about 10 % slower than
+    Debian's statically linked, optimised python3.11 on the same machine; BENCHMARKS.md). Figures from different
+    builds are not comparable."""
+    import sysconfig  # noqa: PLC0415
+
+    try:
+        with open("/proc/self/maps") as maps:
+            shared = any("libpython" in line for line in maps)
+    except OSError:
+        shared = None
+    return {"version": sys.version.split()[0], "base_executable": getattr(sys, "_base_executable", sys.executable),
+            "libpython_shared": shared, "configure": sysconfig.get_config_var("CONFIG_ARGS") or ""}
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -422,7 +438,7 @@ def main() -> None:
         "floor.p50_ms": figures["variants"]["floor"]["p50_ms"], "floor.p95_ms": figures["variants"]["floor"]["p95_ms"],
         "floor_audit.p50_ms": figures["variants"]["floor_audit"]["p50_ms"],
         "floor_audit.p95_ms": figures["variants"]["floor_audit"]["p95_ms"],
-        "python_calibration_us": calibration, "python_calibration_after_us": python_calibration_us(),
+        "python": interpreter(), "python_calibration_us": calibration, "python_calibration_after_us": python_calibration_us(),
         "db_roundtrip_us": roundtrip, "db_roundtrip_after_us": db_roundtrip_us(meta["urls"]["enc"]),
         "variants": figures["variants"], "seconds": round(time.perf_counter() - started, 1),
     }
