@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections import ChainMap
 
-from jinja2 import DictLoader
+import markupsafe
+from jinja2 import DictLoader, Environment, Undefined
 
+from caseapp import templating
 from caseapp.templating import CaseappEnvironment, TemplateGlobals
 
 TEMPLATES = {
@@ -50,3 +52,59 @@ def test_keys_follow_the_maps():
     base["d"] = 4
     assert list(globals_.keys()) == list(ChainMap({"c": 3}, base).keys())
     assert {"a", "x"} - globals_.keys() == {"x"}
+
+
+# --------------------------------------------------------------------------- the templates' escape
+
+
+class _Html:
+    def __html__(self):
+        return "<i>säker</i>"
+
+
+class _Text(str):
+    pass
+
+
+class _HtmlText(str):
+    def __html__(self):
+        return "<u>" + self + "</u>"
+
+
+class _Safe(markupsafe.Markup):
+    pass
+
+
+ESCAPE_CASES = ["", "plain", "<script>alert('x')</script>", 'a "b" & c', "å ä ö – ✓", "\x00\n\t",
+                markupsafe.Markup("<b>fet</b>"), markupsafe.Markup(""), _Safe("<s>x</s>"), _Text("<t>"),
+                _HtmlText("x"), _Html(), 42, 3.5, None, True, ["<li>"], Undefined()]
+
+
+def test_escape_gives_what_markupsafe_gives_for_every_kind_of_value():
+    assert templating._escape_inner is not None  # markupsafe's C escape is found: the fast path is taken
+    for value in ESCAPE_CASES:
+        ours, theirs = templating.escape(value), markupsafe.escape(value)
+        assert ours == theirs and type(ours) is type(theirs) is markupsafe.Markup, repr(value)
+
+
+def test_every_template_of_the_app_is_compiled_with_it(app):
+    names = [n for n in app.jinja_env.list_templates() if n.endswith(".html")]
+    assert len(names) > 50
+    for name in names:
+        source = app.jinja_env.loader.get_source(app.jinja_env, name)[0]
+        code = app.jinja_env.compile(source, name, raw=True).splitlines()
+        runtime = next(i for i, line in enumerate(code) if line.startswith("from jinja2.runtime import "))
+        assert code[runtime + 1] == "from caseapp.templating import escape", name
+        template = app.jinja_env.get_template(name)
+        assert template.root_render_func.__globals__["escape"] is templating.escape, name
+
+
+def test_pages_render_as_with_markupsafes_escape(app):
+    source = ("{{ a }}|{{ b }}|{{ c }}|{{ d }}|{{ e }}|{{ f }}|{{ a ~ b }}|{{ b|upper }}|{{ g|join(', ') }}|"
+              "{% set x %}<p>{{ a }}</p>{% endset %}{{ x }}|{% macro m(v) %}<em>{{ v }}</em>{% endmacro %}{{ m(a) }}")
+    values = {"a": "<b>\"x\" & 'y'</b>", "b": markupsafe.Markup("<i>ok</i>"), "c": None, "d": 7, "e": _Html(),
+              "f": _Text("<t>"), "g": ["<1>", markupsafe.Markup("<2>")]}
+    ours = app.jinja_env.from_string(source).render(**values)
+    plain = Environment(autoescape=True).from_string(source).render(**values)
+    assert ours == plain
+    assert "&lt;b&gt;&#34;x&#34; &amp; &#39;y&#39;&lt;/b&gt;" in ours and "<i>ok</i>" in ours
