@@ -3,10 +3,11 @@ same templates, imports and globals as Jinja's own ChainMap gives."""
 
 from __future__ import annotations
 
+import functools
 from collections import ChainMap
 
 import markupsafe
-from jinja2 import DictLoader, Environment, Undefined
+from jinja2 import DictLoader, Environment, Undefined, pass_context, pass_environment, pass_eval_context
 
 from caseapp import templating
 from caseapp.templating import CaseappEnvironment, TemplateGlobals
@@ -108,3 +109,62 @@ def test_pages_render_as_with_markupsafes_escape(app):
     plain = Environment(autoescape=True).from_string(source).render(**values)
     assert ours == plain
     assert "&lt;b&gt;&#34;x&#34; &amp; &#39;y&#39;&lt;/b&gt;" in ours and "<i>ok</i>" in ours
+
+
+# --------------------------------------------------------------------------- the templates' calls
+
+
+class _Caller:
+    def plain(self, x):
+        return f"m{x}"
+
+    @pass_context
+    def with_context(self, ctx, x):
+        return f"mc{ctx['who']}{x}"
+
+    @pass_context
+    def __call__(self, ctx, x):
+        return f"obj{ctx['who']}{x}"
+
+
+def _stop():
+    raise StopIteration
+
+
+CALL_TEMPLATE = (
+    "{{ plain(1) }}|{{ plain(2, extra='e') }}|{{ ctx(3) }}|{{ evalctx(4) }}|{{ envf(5) }}|{{ o.plain(6) }}|"
+    "{{ o.with_context(7) }}|{{ o(8) }}|{{ part(9) }}|{{ builtin([3, 1]) }}|{{ d.get('k') }}|{{ stop() is undefined }}|"
+    "{% macro mac(v) %}[{{ v }}]{% endmacro %}{{ mac(10) }}|"
+    "{% for i in [1, 2] %}{{ plain(i) }}{{ ctx(i) }}{{ mac(i) }}{{ plain(i, extra=loop.index) }}{% endfor %}|"
+    "{% block b %}{{ plain('b') }}{{ ctx('b') }}{% endblock %}"
+)
+
+
+def _call_values():
+    def plain(x, extra=""):
+        return f"p{x}{extra}"
+
+    @pass_context
+    def ctx(context, x):
+        return f"c{context['who']}{x}"
+
+    @pass_eval_context
+    def evalctx(eval_ctx, x):
+        return f"e{eval_ctx.autoescape}{x}"
+
+    @pass_environment
+    def envf(environment, x):
+        return f"v{type(environment).__name__ != ''}{x}"
+
+    return {"plain": plain, "ctx": ctx, "evalctx": evalctx, "envf": envf, "o": _Caller(),
+            "part": functools.partial(plain, extra="-p"), "builtin": sorted, "d": {"k": "dv"}, "stop": _stop,
+            "who": "W"}
+
+
+def test_calls_in_templates_give_what_jinjas_context_gives(app):
+    assert isinstance(app.jinja_env.from_string("x").new_context(), templating.CaseappContext)
+    ours = app.jinja_env.from_string(CALL_TEMPLATE).render(**_call_values())
+    plain = Environment(autoescape=True).from_string(CALL_TEMPLATE).render(**_call_values())
+    assert ours == plain
+    assert "cW3" in ours and "mcW7" in ours and "objW8" in ours and "eTrue4" in ours and "p9-p" in ours
+    assert "|p1cW1[1]p11p2cW2[2]p22|pbcWb" in ours  # (the loop's calls and the block's)
