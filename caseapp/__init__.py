@@ -29,7 +29,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import joinedload
@@ -49,6 +48,7 @@ from caseapp.extensions import (
     login_manager,
     migrate,
 )
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.security import audit, permissions, policy
 from caseapp.security.services import init_security_services
 from caseapp.templating import CaseappEnvironment

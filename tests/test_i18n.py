@@ -69,3 +69,51 @@ def test_template_gettext_without_variables_is_the_newstyle_gettexts_markup(app)
             session["lang"] = lang
             assert page.render() == f"{logout}|100 % loggat <ok>|{logout}"
             assert Markup("100 %% loggat <ok>") % {} == "100 % loggat <ok>"
+
+
+def _lazy_labels():
+    """Every lazy string the app's label tables hold (states, focus areas, intakes, roles, catalogues...)."""
+    import importlib
+
+    from flask_babel.speaklater import LazyString
+
+    found = []
+    for name in ("caseapp.cases.workflow", "caseapp.cases.catalogue", "caseapp.referrals.catalogue",
+                 "caseapp.violence.catalogue", "caseapp.accounts.models", "caseapp.people.models",
+                 "caseapp.supervision.emergency"):
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            items = value.values() if isinstance(value, dict) else [value]
+            found += [v for v in items if isinstance(v, LazyString)]
+    return found
+
+
+def test_lazy_strings_give_flask_babels_text_in_each_language_and_outside_requests(app):
+    from flask import session
+    from flask_babel import lazy_gettext as babel_lazy
+
+    from caseapp.i18n import KeptLazyString, lazy_gettext
+
+    labels = _lazy_labels()
+    assert len(labels) > 30 and all(isinstance(label, KeptLazyString) for label in labels)
+    samples = [(lazy_gettext("Utredning"), babel_lazy("Utredning")),
+               (lazy_gettext("Logga ut"), babel_lazy("Logga ut")),
+               (lazy_gettext("Ärendet kan inte gå från %(a)s till %(b)s.", a="X", b="<Y>"),
+                babel_lazy("Ärendet kan inte gå från %(a)s till %(b)s.", a="X", b="<Y>")),
+               (lazy_gettext("Okänd text utan översättning"), babel_lazy("Okänd text utan översättning"))]
+    seen = {}
+    for lang in ("sv", "en", "sv", "en"):
+        with app.test_request_context("/"):
+            session["lang"] = lang
+            for ours, theirs in samples:
+                assert str(ours) == str(theirs) and ours.__html__() == theirs.__html__()
+            texts = [str(label) for label in labels]
+            for label, text in zip(labels, texts, strict=True):
+                assert text == str(babel_lazy(*label._args, **label._kwargs)), (lang, label._args)
+            seen.setdefault(lang, texts)
+            assert seen[lang] == texts
+    assert seen["sv"] != seen["en"]
+    assert str(lazy_gettext("Utredning")) == "Utredning"  # outside a request: Swedish, as Flask-Babel gives
+    with app.test_request_context("/"):
+        session["lang"] = "en"
+        assert str(lazy_gettext("Logga ut")) == "Log out"

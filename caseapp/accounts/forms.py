@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from caseapp.forms import AppForm
+from caseapp.i18n import lazy_gettext as _l
 
 
 class LoginForm(AppForm):

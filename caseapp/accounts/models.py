@@ -6,12 +6,12 @@ import enum
 import uuid
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseapp.dbtypes import Uuid
 from caseapp.extensions import db
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.timeutil import utcnow
 
 

@@ -1,9 +1,9 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from caseapp.accounts.models import ROLE_LABELS
 from caseapp.forms import AppForm
+from caseapp.i18n import lazy_gettext as _l
 
 
 def role_choices():

@@ -7,13 +7,13 @@ import uuid
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from caseapp.accounts import operations as ops
 from caseapp.accounts.models import Role, Unit
 from caseapp.admin.forms import ConfirmForm, UserEditForm, UserForm, role_choices
 from caseapp.extensions import db
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.security import audit, policy
 from caseapp.security.permissions import requires
 

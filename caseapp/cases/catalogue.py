@@ -19,9 +19,8 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
-
 from caseapp.cases.workflow import FocusArea
+from caseapp.i18n import lazy_gettext as _l
 
 NEW_SOL = date(2025, 7, 1)  # Socialtjänstlag (2025:400) in force
 

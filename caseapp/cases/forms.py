@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 
 from caseapp.cases.catalogue import (
@@ -16,6 +15,7 @@ from caseapp.cases.catalogue import (
 )
 from caseapp.cases.workflow import FOCUS_LABELS, INTAKE_LABELS
 from caseapp.forms import AppForm
+from caseapp.i18n import lazy_gettext as _l
 
 
 class SvDateField(DateField):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.globals import _cv_app
-from flask_babel import get_locale, get_translations
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import pass_eval_context
@@ -43,6 +43,8 @@ from caseapp.cases.forms import (
 )
 from caseapp.cases.models import Decision, Group, ImmutableRecordError, InterventionType, JournalEntry
 from caseapp.extensions import db
+from caseapp.i18n import cached_gettext as _cached_gettext
+from caseapp.i18n import request_locale as _request_locale
 from caseapp.people.models import Person
 from caseapp.security import policy
 from caseapp.security.permissions import requires
@@ -94,28 +96,6 @@ def fast_url(endpoint: str, **values) -> str:
     """`url_for` from Python code without `flask.url_for`'s proxy lookups: the app's own, which keeps each
     endpoint's URL pattern (caseapp.urls.CaseApp; lists render hundreds of links)."""
     return _cv_app.get().app.url_for(endpoint, **values)
-
-
-_TRANSLATED: dict[tuple[str, str], str] = {}
-
-
-def _request_locale() -> str:
-    per_request = _cv_app.get().g.__dict__  # `g` without its proxy (called for every template string)
-    locale = per_request.get("casework_locale")
-    if locale is None:
-        locale = per_request["casework_locale"] = str(get_locale() or "sv")
-    return locale
-
-
-def _cached_gettext(message: str) -> str:
-    """Template gettext with the translation memoised per language: catalogs are compiled at build time and do
-    not change while the process runs, and Flask-Babel's lookup costs tens of microseconds per string (a case page
-    has about a hundred)."""
-    key = (_request_locale(), message)
-    text = _TRANSLATED.get(key)
-    if text is None:
-        text = _TRANSLATED[key] = get_translations().ugettext(message)
-    return text
 
 
 @bp.record_once

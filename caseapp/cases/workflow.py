@@ -21,7 +21,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask_babel import lazy_gettext as _l
+from caseapp.i18n import lazy_gettext as _l
 
 
 class State(enum.StrEnum):

@@ -3,10 +3,10 @@ used by the CLI and tests); the forms carry the fields, the CSRF token and the d
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from caseapp.forms import AppForm
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.people.models import PROTECTION_LABELS
 from caseapp.people.operations import PersonData
 

@@ -12,7 +12,6 @@ import enum
 import uuid
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column, object_sessio
 
 from caseapp.dbtypes import Uuid
 from caseapp.extensions import db
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.people.personnummer import Identity, InvalidPersonnummer, parse
 from caseapp.security.fields import Encrypted, KeyState, key_scope, key_state_of
 from caseapp.timeutil import utcnow

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from caseapp.extensions import db
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.people import personnummer
 from caseapp.people.models import Person, PersonSearchIndex, PersonVersion, Protection
 from caseapp.security import audit, policy

@@ -3,10 +3,10 @@ The rules about the data are in `operations`."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from caseapp.cases.forms import CaseworkForm, SvDateField
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.people.models import PROTECTION_LABELS
 
 

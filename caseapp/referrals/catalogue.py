@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from caseapp.i18n import lazy_gettext as _l
 
 
 class PartnerKind(enum.StrEnum):

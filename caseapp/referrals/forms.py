@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from caseapp.cases.catalogue import CONSENT_FORM_LABELS, CONSENT_GIVER_LABELS
 from caseapp.cases.forms import CaseworkForm, SvDateField, _choices
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.referrals.catalogue import (
     CATEGORY_LABELS,
     CHANNEL_LABELS,

@@ -19,12 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from caseapp.accounts.models import Role, User
 from caseapp.cases.models import Case
 from caseapp.extensions import db
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.people import personnummer
 from caseapp.people.models import Person, PersonSearchIndex, Protection
 from caseapp.security import audit, policy

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import UUID, DataRequired, Length, Optional, ValidationError
 
 from caseapp.forms import AppForm
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.security.audit import ACTIONS
 
 

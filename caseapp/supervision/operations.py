@@ -18,11 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from caseapp.accounts.models import Unit, User
 from caseapp.extensions import db
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.security import audit, policy, services
 from caseapp.security.audit import AuditEvent
 from caseapp.supervision.models import NOTE_PURPOSE, AttentionReview, LogSample, LogSampleItem

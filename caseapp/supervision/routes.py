@@ -6,12 +6,12 @@ import uuid
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from caseapp.accounts.models import Unit, User
 from caseapp.extensions import db
+from caseapp.i18n import lazy_gettext as _l
 from caseapp.security import audit, policy
 from caseapp.security.permissions import requires
 from caseapp.supervision import emergency

@@ -14,9 +14,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
 from caseapp.cases.workflow import FocusArea
+from caseapp.i18n import lazy_gettext as _l
 
 
 class Kind(enum.StrEnum):
