@@ -21,7 +21,8 @@ whole request in this process: Flask, SQLAlchemy, templates, the driver, and SQL
 PostgreSQL server's). With --no-audit the requests write nothing (`bench_pages.audit_off`): with the audit on,
 SQLite's WAL checkpoints (every ~1000 log pages: a start page writes ~30 per commit) land in some runs and not in
 others, which moved the start page's count by 5 % between runs; without writes, counts repeat within about 1 %.
-A run takes minutes (valgrind is ~50x).
+On SQLite the database's WAL is emptied before each counted run (`checkpoint_sqlite`). A run takes minutes
+(valgrind is ~50x).
 
     python bench/ab_pages.py --base DIR --concurrent [--base-python PY] [--end-python PY] ...
 
@@ -126,9 +127,33 @@ def run_pair(sides: list[tuple[Path, str]], page: str, n: int, url: str | None, 
     return results
 
 
+def checkpoint_sqlite(url: str | None) -> None:
+    """SQLite: move the WAL into the database file and empty it. Each counted process logs in, which writes; the
+    write that finds the WAL past its checkpoint size (10,000 pages) copies the log into the database, tens of
+    millions of instructions that would fall into one run of a pair and not the other (seen: the same tree's
+    start page counted 18.54 and 20.58 M in two runs). Emptied before every run, the WAL stays far from that."""
+    if url is not None:
+        return
+    import sqlite3  # noqa: PLC0415
+
+    import gen_dataset  # noqa: PLC0415
+
+    meta = json.loads((gen_dataset.data_dir(END_ROOT / "bench" / "out" / "pages-data", None) / "meta.json")
+                      .read_text())
+    connection = sqlite3.connect(meta["urls"]["enc"].removeprefix("sqlite:///"))
+    try:
+        busy, _log, _moved = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise RuntimeError("the data set's database is in use: the WAL could not be emptied")
+    finally:
+        connection.close()
+
+
 def count_side(root: Path, page: str, n: int, url: str | None, audit: bool = True) -> int:
-    """Instructions per request of `page` served from tree `root` (see the docstring: two runs under callgrind)."""
+    """Instructions per request of `page` served from tree `root` (see the docstring: two runs under callgrind,
+    each after the WAL is emptied)."""
     def collected(requests: int) -> int:
+        checkpoint_sqlite(url)
         cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, str(HERE),
                "--serve", str(root), "--page", page, "--requests", str(requests)] + (["--url", url] if url else [])
         cmd += [] if audit else ["--no-audit"]
