@@ -13,8 +13,9 @@ into every compiled template after Jinja's runtime names). It gives the same Mar
 kinds that are nearly all of a page's ~420 outputs it skips markupsafe's Python-level steps: a plain str is
 escaped by markupsafe's own C function straight into a Markup (without `Markup.__new__`, which asks the text for
 `__html__` again), and a Markup, already safe and immutable, is given back as it is (markupsafe asks for
-`__html__`, calls it and copies the result). Instructions per request (audit off): case page 20.64 -> 19.66 M
-(-4.8 %), start page 19.61 -> 18.86 M (-3.8 %).
+`__html__`, calls it and copies the result). With CaseappContext and caseapp.i18n's lazy strings (the three
+changes together, instructions per request with the audit off, the WAL emptied before each run): case page
+20.61 -> 18.95 M (-8.1 %), start page 20.30 -> 19.05 M (-6.1 %); BENCHMARKS.md has each one's count.
 """
 
 from __future__ import annotations
