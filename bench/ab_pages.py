@@ -154,9 +154,8 @@ def count_side(root: Path, page: str, n: int, url: str | None, audit: bool = Tru
     each after the WAL is emptied)."""
     def collected(requests: int) -> int:
         checkpoint_sqlite(url)
-        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, str(HERE),
-               "--serve", str(root), "--page", page, "--requests", str(requests)] + (["--url", url] if url else [])
-        cmd += [] if audit else ["--no-audit"]
+        cmd = (["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+               + side_command(root, page, requests, url, sys.executable, audit))
         err = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root).stderr
         return int(re.search(r"Collected : (\d+)", err).group(1))
 

@@ -273,12 +273,12 @@ def _register_hooks(app: Flask) -> None:
             # The request's last commit: nothing reads the request's objects after it (the session is removed
             # at teardown), so they are not expired one by one (SQLAlchemy's expire_on_commit walked every object
             # loaded for the page: about 1 % of the case page).
-            session = db.session()
-            session.expire_on_commit = False
+            db_session = db.session()  # (not Flask's `session`, imported above)
+            db_session.expire_on_commit = False
             try:
-                session.commit()
+                db_session.commit()
             finally:
-                session.expire_on_commit = True
+                db_session.expire_on_commit = True
             audit.discard_sticky_events()
         else:
             db.session.rollback()
